@@ -1,0 +1,43 @@
+# Campaign Builder: `make run` runs the app with its sandbox, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+FAKE_GRAPH_PORT ?= 8765
+
+.PHONY: setup run test lint fmt clean
+
+setup: $(VENV)/.installed .env
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# Development settings for this checkout (the real environment wins over them).
+.env:
+	printf '%s\n' \
+	  '# Development settings made by `make setup`; see the settings table in README.md.' \
+	  'DEBUG=1' \
+	  '# The sandbox: Graph API calls go to the fake Graph API that `make run` starts.' \
+	  'GRAPH_API_URL=http://127.0.0.1:$(FAKE_GRAPH_PORT)/v25.0' > $@
+
+run: setup
+	$(BIN)/python manage.py migrate --noinput
+	PORT=$(PORT) FAKE_GRAPH_PORT=$(FAKE_GRAPH_PORT) scripts/run-dev.sh
+
+test: setup
+	scripts/run-tests.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+fmt: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var/ $(VENV) .env

@@ -1,0 +1,200 @@
+"""REST API for campaigns and entry points (contract in shared/DESIGN.md)."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from campaigns import selectors, services
+from campaigns.forms import MessengerCredentialsForm
+from campaigns.models import Campaign, EntryPoint
+from campaigns.roles import is_campaign_admin
+
+
+class IsCampaignAdmin(permissions.BasePermission):
+    message = "Only campaign admins can do this."
+
+    def has_permission(self, request, view):
+        return is_campaign_admin(request.user)
+
+
+class IsCampaignAdminOrReadOnly(IsCampaignAdmin):
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or super().has_permission(request, view)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "description", "is_active", "agents", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    """Campaigns. Admins manage them; agents read the campaigns they belong to."""
+
+    serializer_class = CampaignSerializer
+    permission_classes = [permissions.IsAuthenticated, IsCampaignAdminOrReadOnly]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Campaign.objects.none()
+        return selectors.campaigns_for_user(self.request.user).prefetch_related("agents")
+
+    def perform_destroy(self, instance):
+        # Deleting would drop contacts and history; the builder deactivates instead.
+        services.campaign_set_active(campaign=instance, is_active=False)
+
+
+class EntryPointSerializer(serializers.ModelSerializer):
+    """An entry point with its Facebook Page settings flattened in. Secrets are write-only."""
+
+    app_id = serializers.CharField(source="facebook_page.app_id", required=False, allow_blank=True)
+    app_secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
+    page_access_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
+    app_secret_set = serializers.BooleanField(
+        source="facebook_page.app_secret_is_set", read_only=True
+    )
+    page_access_token_set = serializers.BooleanField(
+        source="facebook_page.page_access_token_is_set", read_only=True
+    )
+    page_id = serializers.CharField(source="facebook_page.page_id", read_only=True)
+    page_name = serializers.CharField(source="facebook_page.page_name", read_only=True)
+    webhook_url = serializers.SerializerMethodField()
+    verify_token = serializers.CharField(source="facebook_page.verify_token", read_only=True)
+    webhook_verified_at = serializers.DateTimeField(
+        source="facebook_page.webhook_verified_at", read_only=True
+    )
+    last_event_at = serializers.DateTimeField(source="facebook_page.last_event_at", read_only=True)
+    token_status = serializers.CharField(source="facebook_page.token_status", read_only=True)
+    last_error = serializers.CharField(source="facebook_page.last_error", read_only=True)
+
+    class Meta:
+        model = EntryPoint
+        fields = [
+            "id",
+            "campaign",
+            "kind",
+            "name",
+            "app_id",
+            "app_secret",
+            "page_access_token",
+            "app_secret_set",
+            "page_access_token_set",
+            "page_id",
+            "page_name",
+            "webhook_url",
+            "verify_token",
+            "webhook_verified_at",
+            "last_event_at",
+            "token_status",
+            "last_error",
+            "created_at",
+        ]
+        read_only_fields = ["kind", "created_at"]
+
+    def get_webhook_url(self, entry_point) -> str:
+        return services.webhook_url(entry_point.facebook_page, self.context.get("request"))
+
+    def validate(self, attrs):
+        """The same checks as the builder's form, so both give the same errors."""
+        credentials = {
+            "app_id": attrs.get("facebook_page", {}).get("app_id"),
+            "app_secret": attrs.get("app_secret"),
+            "page_access_token": attrs.get("page_access_token"),
+        }
+        if all(value is None for value in credentials.values()):
+            return attrs
+        page = self.instance.facebook_page if self.instance else None
+        form = MessengerCredentialsForm(
+            data={
+                k: v if v is not None else (page.app_id if page and k == "app_id" else "")
+                for k, v in credentials.items()
+            },
+            page=page or _EmptyPage(),
+        )
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        attrs["credentials"] = form.cleaned_data
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        entry_point = services.facebook_page_entry_point_create(
+            campaign=validated_data["campaign"], name=validated_data["name"]
+        )
+        self._save_credentials(entry_point, validated_data)
+        return entry_point
+
+    def update(self, instance, validated_data):
+        if "name" in validated_data:
+            instance.name = validated_data["name"]
+            instance.save(update_fields=["name"])
+        self._save_credentials(instance, validated_data)
+        return instance
+
+    def _save_credentials(self, entry_point, validated_data):
+        credentials = validated_data.get("credentials")
+        if credentials:
+            services.facebook_page_save_credentials(page=entry_point.facebook_page, **credentials)
+            entry_point.facebook_page.refresh_from_db()
+
+
+class _EmptyPage:
+    """Stands for the Facebook Page of an entry point not created yet: nothing is saved."""
+
+    app_id = ""
+    app_secret_is_set = False
+    page_access_token_is_set = False
+
+    def unreadable_secrets(self):
+        return []
+
+
+class EntryPointViewSet(viewsets.ModelViewSet):
+    """Facebook Page entry points (admins only). Secrets are accepted, never returned."""
+
+    serializer_class = EntryPointSerializer
+    permission_classes = [permissions.IsAuthenticated, IsCampaignAdmin]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        queryset = EntryPoint.objects.select_related("campaign", "facebook_page")
+        campaign = self.request.query_params.get("campaign")
+        if campaign and campaign.isdigit():
+            queryset = queryset.filter(campaign_id=campaign)
+        return queryset
+
+    @extend_schema(
+        request=inline_serializer(
+            "GetWebhookRequest",
+            {"rotate": serializers.BooleanField(required=False, default=False)},
+        ),
+        responses={
+            200: inline_serializer(
+                "GetWebhookResponse",
+                {"webhook_url": serializers.CharField(), "verify_token": serializers.CharField()},
+            ),
+            409: OpenApiResponse(description="The page has a webhook; send rotate=true."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def webhook(self, request, pk=None):
+        """Get Webhook: make the Webhook URL and Verify Token (rotate=true to replace them)."""
+        page = self.get_object().facebook_page
+        rotate = serializers.BooleanField().to_internal_value(request.data.get("rotate", False))
+        try:
+            services.facebook_page_generate_webhook(page=page, rotate=rotate)
+        except services.WebhookAlreadyExists as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {
+                "webhook_url": services.webhook_url(page, request),
+                "verify_token": page.verify_token,
+            }
+        )

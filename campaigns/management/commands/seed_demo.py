@@ -1,0 +1,84 @@
+"""Demo data for `make run`: an admin, an agent, and a campaign with the sandbox's page."""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from campaigns import services
+from campaigns.models import Campaign, EntryPoint
+from campaigns.roles import ADMIN_GROUP
+from messenger.sandbox.demo import DEMO_PAGE
+
+DEMO_USERS = {
+    "demo-admin": {"first_name": "Dana", "last_name": "Admin", "is_admin": True},
+    "demo-agent": {"first_name": "Alex", "last_name": "Agent", "is_admin": False},
+}
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo admin, demo agent and demo campaign; print the logins."
+
+    def handle(self, *args, **options):
+        passwords_file = Path(settings.VAR_DIR) / "demo-logins.txt"
+        passwords = _read_passwords(passwords_file)
+        with transaction.atomic():
+            for username, profile in DEMO_USERS.items():
+                passwords[username] = _ensure_user(username, profile, passwords.get(username))
+            entry_point = _ensure_demo_campaign()
+        passwords_file.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
+        passwords_file.chmod(0o600)
+
+        check = services.facebook_page_check_credentials(page=entry_point.facebook_page)
+        self.stdout.write("")
+        self.stdout.write("Demo logins (also in var/demo-logins.txt):")
+        for username, password in passwords.items():
+            self.stdout.write(f"  {username:<11} password: {password}")
+        status = "connected" if check.ok else f"not connected yet: {check.message}"
+        self.stdout.write(f"Demo Facebook Page (sandbox): {status}")
+
+
+def _read_passwords(path):
+    if not path.exists():
+        return {}
+    return dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line)
+
+
+def _ensure_user(username, profile, known_password):
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"first_name": profile["first_name"], "last_name": profile["last_name"]},
+    )
+    password = known_password
+    if created or not password or not user.check_password(password):
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.save()
+    if profile["is_admin"]:
+        user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
+    return password
+
+
+def _ensure_demo_campaign():
+    campaign, _ = Campaign.objects.get_or_create(
+        name="Demo campaign",
+        defaults={"description": "Customers of the sandbox's Acme Support page."},
+    )
+    campaign.agents.add(User.objects.get(username="demo-agent"))
+    entry_point = EntryPoint.objects.filter(campaign=campaign).first()
+    if entry_point is None:
+        entry_point = services.facebook_page_entry_point_create(
+            campaign=campaign, name="Acme Support page"
+        )
+    page = entry_point.facebook_page
+    if not page.has_credentials:
+        page.app_id = DEMO_PAGE["app_id"]
+        page.set_secret("app_secret", DEMO_PAGE["app_secret"])
+        page.set_secret("page_access_token", DEMO_PAGE["access_token"])
+        page.save()
+    if not page.has_webhook:
+        services.facebook_page_generate_webhook(page=page)
+    return entry_point

@@ -1,0 +1,35 @@
+from django.db.models import Count, Q
+
+from campaigns.models import Campaign, EntryPoint, FacebookPage
+from campaigns.roles import is_campaign_admin
+
+
+def campaign_list():
+    return Campaign.objects.annotate(
+        entry_point_count=Count("entry_points", distinct=True),
+        agent_count=Count("agents", distinct=True),
+    )
+
+
+def campaigns_for_user(user):
+    """Campaigns a user may see: all for admins, their own for agents."""
+    if is_campaign_admin(user):
+        return Campaign.objects.all()
+    return Campaign.objects.filter(Q(agents=user)).distinct()
+
+
+def entry_points_of(campaign):
+    return campaign.entry_points.select_related("facebook_page")
+
+
+def entry_point_with_page(pk):
+    return EntryPoint.objects.select_related("campaign", "facebook_page").get(pk=pk)
+
+
+def facebook_page_by_webhook_key(key):
+    """The Facebook Page whose webhook URL ends in `key`, or None."""
+    if not key:
+        return None
+    return (
+        FacebookPage.objects.select_related("entry_point__campaign").filter(webhook_key=key).first()
+    )

@@ -1,0 +1,187 @@
+"""Writes of the campaign builder: campaigns, entry points, Messenger credentials, webhooks."""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign, EntryPoint, FacebookPage
+from campaigns.secrets import SecretUnreadable
+from messenger import graph
+
+logger = logging.getLogger(__name__)
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+def campaign_set_active(*, campaign: Campaign, is_active: bool) -> Campaign:
+    campaign.is_active = is_active
+    campaign.save(update_fields=["is_active"])
+    return campaign
+
+
+# --- Entry points ---------------------------------------------------------------------------
+@transaction.atomic
+def facebook_page_entry_point_create(*, campaign: Campaign, name: str) -> EntryPoint:
+    entry_point = EntryPoint.objects.create(
+        campaign=campaign, name=name, kind=EntryPoint.Kind.FACEBOOK_PAGE
+    )
+    FacebookPage.objects.create(entry_point=entry_point)
+    return entry_point
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """What checking a page's credentials against the Graph API found.
+
+    `field` names the credential at fault (for the form to show the message beside it), or is
+    empty when the problem is not one field's (Facebook unreachable).
+    """
+
+    ok: bool
+    message: str
+    field: str = ""
+
+
+def facebook_page_save_credentials(
+    *, page: FacebookPage, app_id: str, app_secret: str = "", page_access_token: str = ""
+) -> CredentialCheck | None:
+    """Save the credentials (blank secrets keep the stored ones), then check them.
+
+    The entry is saved even when the check fails, so the admin can fix one field at a time.
+    Returns None when there is not yet enough to check.
+    """
+    page.app_id = app_id.strip()
+    if app_secret:
+        page.set_secret("app_secret", app_secret.strip())
+    if page_access_token:
+        page.set_secret("page_access_token", page_access_token.strip())
+    page.save()
+    if not page.has_credentials:
+        return None
+    return facebook_page_check_credentials(page=page)
+
+
+def facebook_page_check_credentials(*, page: FacebookPage) -> CredentialCheck:
+    """Ask Graph `GET /me` with the page token and appsecret_proof; store what it says."""
+    try:
+        identity = graph.GraphClient.for_page(page).get_page_identity()
+    except SecretUnreadable as exc:
+        field = "app_secret" if exc.field_label == "App Secret" else "page_access_token"
+        check = CredentialCheck(False, str(exc), field)
+        status = FacebookPage.TokenStatus.UNVERIFIED
+    except graph.GraphError as exc:
+        check = _explain_credential_error(exc)
+        is_token_error = isinstance(exc, graph.TokenInvalid)
+        status = (
+            FacebookPage.TokenStatus.INVALID
+            if is_token_error
+            else FacebookPage.TokenStatus.UNVERIFIED
+        )
+    else:
+        page.page_id = identity.id
+        page.page_name = identity.name
+        check = CredentialCheck(True, f"Connected to the Facebook Page “{identity.name}”.")
+        status = FacebookPage.TokenStatus.VALID
+
+    now = timezone.now()
+    page.token_status = status
+    page.credentials_checked_at = now
+    page.last_error = "" if check.ok else check.message
+    page.last_error_at = None if check.ok else now
+    page.save(
+        update_fields=[
+            "page_id",
+            "page_name",
+            "token_status",
+            "credentials_checked_at",
+            "last_error",
+            "last_error_at",
+        ]
+    )
+    logger.info(
+        "credentials check entry_point=%s ok=%s status=%s", page.entry_point_id, check.ok, status
+    )
+    return check
+
+
+def _explain_credential_error(exc: graph.GraphError) -> CredentialCheck:
+    if isinstance(exc, graph.TokenInvalid):
+        return CredentialCheck(
+            False,
+            "Facebook rejected the Page Access Token: it is invalid or has expired. In your "
+            "app's Messenger settings, generate a new token for the page and paste it here.",
+            "page_access_token",
+        )
+    if isinstance(exc, graph.InvalidRequest):
+        # The only parameters of this call are the token and the appsecret_proof: with a valid
+        # token, a code-100 refusal means the proof, i.e. the App Secret, is wrong.
+        return CredentialCheck(
+            False,
+            "The App Secret does not belong to the app that made this Page Access Token. Copy "
+            "it again from the app's Settings → Basic.",
+            "app_secret",
+        )
+    if isinstance(exc, graph.Unreachable):
+        return CredentialCheck(
+            False,
+            f"Facebook's Graph API at {settings.GRAPH_API_URL} could not be reached "
+            f"({exc.message}). Your settings are saved; press “Save and check” again in a moment.",
+        )
+    if isinstance(exc, graph.Transient | graph.RateLimited):
+        return CredentialCheck(
+            False,
+            "Facebook's Graph API is having a temporary problem. Your settings are saved; "
+            "press “Save and check” again in a moment.",
+        )
+    if isinstance(exc, graph.PermissionMissing):
+        return CredentialCheck(
+            False,
+            f"Facebook refused the check for lack of a permission: {exc}. Make sure the token "
+            "was generated for this page with the pages_messaging permission.",
+            "page_access_token",
+        )
+    return CredentialCheck(False, f"Facebook refused the credentials: {exc}.")
+
+
+# --- Webhook --------------------------------------------------------------------------------
+class WebhookAlreadyExists(Exception):
+    """Get Webhook on a page that has one: rotating breaks the current connection, so ask."""
+
+
+def facebook_page_generate_webhook(*, page: FacebookPage, rotate: bool = False) -> FacebookPage:
+    if page.has_webhook and not rotate:
+        raise WebhookAlreadyExists(
+            "This page already has a webhook. Rotating it makes a new URL and verify token; "
+            "Facebook stops delivering until you paste the new ones into your app."
+        )
+    page.rotate_webhook()
+    page.save(
+        update_fields=["webhook_key", "verify_token", "webhook_created_at", "webhook_verified_at"]
+    )
+    logger.info("webhook generated entry_point=%s rotated=%s", page.entry_point_id, rotate)
+    return page
+
+
+def webhook_path(page: FacebookPage) -> str:
+    return reverse("messenger:webhook", args=[page.webhook_key])
+
+
+def webhook_url(page: FacebookPage, request=None) -> str:
+    """The absolute Webhook URL: from PUBLIC_BASE_URL, else from the request's own origin."""
+    if not page.has_webhook:
+        return ""
+    path = webhook_path(page)
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return path
+
+
+def facebook_page_mark_webhook_verified(*, page: FacebookPage) -> None:
+    page.webhook_verified_at = timezone.now()
+    page.save(update_fields=["webhook_verified_at"])
+    logger.info("webhook verified entry_point=%s", page.entry_point_id)

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("", views.CampaignListView.as_view(), name="list"),
+    path("new/", views.CampaignCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="edit"),
+    path("<int:pk>/active/", views.CampaignActiveView.as_view(), name="set_active"),
+    path(
+        "<int:pk>/entry-points/new/", views.EntryPointCreateView.as_view(), name="add_entry_point"
+    ),
+    path("entry-points/<int:pk>/", views.EntryPointPanelView.as_view(), name="entry_point"),
+    path("entry-points/<int:pk>/webhook/", views.WebhookGenerateView.as_view(), name="webhook"),
+    path(
+        "entry-points/<int:pk>/webhook/status/",
+        views.WebhookStatusView.as_view(),
+        name="webhook_status",
+    ),
+]

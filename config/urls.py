@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from campaigns.api import CampaignViewSet, EntryPointViewSet
+from campaigns.views import home
+
+router = DefaultRouter()
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("entry-points", EntryPointViewSet, basename="entry-point")
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("campaigns/", include("campaigns.urls")),
+    path("desktop/", include("agent_desktop.urls")),
+    path(f"{settings.WEBHOOK_PATH_PREFIX}/", include("messenger.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/", include(router.urls)),
+    path("admin/", admin.site.urls),
+]

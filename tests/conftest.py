@@ -1,0 +1,115 @@
+"""Shared fixtures: personas, campaigns, and the fake Graph API over real HTTP."""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from campaigns import services
+from campaigns.models import Campaign
+from campaigns.roles import ADMIN_GROUP
+from messenger.sandbox.fake_graph import FakeGraphAPI
+
+# CI sets this: a test that would skip for want of a service (Chromium, …) fails instead.
+REQUIRE_ALL_SERVICES = os.environ.get("REQUIRE_ALL_SERVICES") == "1"
+
+
+def skip_or_fail(reason):
+    """Skip on a newcomer's machine that lacks a service; fail in CI, where it must be there."""
+    if REQUIRE_ALL_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_ALL_SERVICES=1: CI must provide it)")
+    pytest.skip(reason)
+
+
+# --- Fake Graph API -------------------------------------------------------------------------
+PAGE = {
+    "page_id": "112233445566778",
+    "name": "Acme Support",
+    "access_token": "EAAGtestPageAccessToken0123456789abcdefXYZ",
+    "app_id": "1234567890123456",
+    "app_secret": "0123456789abcdef0123456789abcdef",
+}
+
+
+@pytest.fixture(scope="session")
+def fake_graph_server():
+    server = FakeGraphAPI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_graph(fake_graph_server, settings):
+    """The fake Graph API, emptied, with one page (PAGE) and GRAPH_API_URL pointing at it."""
+    fake_graph_server.reset()
+    fake_graph_server.add_page(**PAGE)
+    settings.GRAPH_API_URL = fake_graph_server.url
+    return fake_graph_server
+
+
+# --- Personas -------------------------------------------------------------------------------
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def admin_user(db):
+    user = User.objects.create_user("ada", password=PASSWORD, first_name="Ada", last_name="Admin")
+    user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def campaign(db):
+    return Campaign.objects.create(name="Spring sale", description="Questions about the sale")
+
+
+@pytest.fixture
+def other_campaign(db):
+    return Campaign.objects.create(name="Other brand")
+
+
+@pytest.fixture
+def agent(db, campaign):
+    user = User.objects.create_user("alex", password=PASSWORD, first_name="Alex")
+    campaign.agents.add(user)
+    return user
+
+
+@pytest.fixture
+def other_campaign_agent(db, other_campaign):
+    user = User.objects.create_user("olga", password=PASSWORD)
+    other_campaign.agents.add(user)
+    return user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+# --- Entry points ---------------------------------------------------------------------------
+@pytest.fixture
+def entry_point(campaign):
+    return services.facebook_page_entry_point_create(campaign=campaign, name="Acme page")
+
+
+@pytest.fixture
+def connected_page(entry_point, fake_graph):
+    """A Facebook Page entry point with checked credentials and a webhook."""
+    page = entry_point.facebook_page
+    check = services.facebook_page_save_credentials(
+        page=page,
+        app_id=PAGE["app_id"],
+        app_secret=PAGE["app_secret"],
+        page_access_token=PAGE["access_token"],
+    )
+    assert check.ok, check.message
+    services.facebook_page_generate_webhook(page=page)
+    return page
