@@ -1,0 +1,129 @@
+"""Contacts and their messages, channel-neutral: a channel is a name, an icon and profile fields."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    MESSENGER = "messenger", "Messenger"
+
+
+class Contact(models.Model):
+    """A customer reaching a campaign through one entry point (for Messenger: page + PSID)."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ASSIGNED = "assigned", "Assigned"
+        CLOSED = "closed", "Closed"
+
+    entry_point = models.ForeignKey(
+        "campaigns.EntryPoint", on_delete=models.CASCADE, related_name="contacts"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.MESSENGER)
+    external_id = models.CharField(
+        max_length=64, help_text="The customer's id on the channel (Messenger: the PSID)."
+    )
+
+    # Profile, from the channel (Messenger: the User Profile API).
+    first_name = models.CharField(max_length=120, blank=True)
+    last_name = models.CharField(max_length=120, blank=True)
+    profile_pic = models.FileField(upload_to="profile_pics/", blank=True, max_length=255)
+    locale = models.CharField(max_length=16, blank=True)
+    timezone = models.FloatField(null=True, blank=True, help_text="Hours from UTC.")
+    gender = models.CharField(max_length=32, blank=True)
+    profile_fetched_at = models.DateTimeField(null=True, blank=True)
+    profile_error = models.CharField(max_length=255, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_contacts",
+    )
+    unread_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The customer's own last message: it opens the channel's reply window.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_message_preview = models.CharField(max_length=160, blank=True)
+    # Another app owns the conversation (Messenger handover / conversation routing).
+    answered_elsewhere = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry_point", "external_id"], name="contact_unique_per_entry_point"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "-last_message_at"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.placeholder_name
+
+    @property
+    def placeholder_name(self):
+        return f"{Channel(self.channel).label} user ·{self.external_id[-4:]}"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        IN = "in", "From the customer"
+        OUT = "out", "To the customer"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        ATTACHMENT = "attachment", "Attachment"
+        POSTBACK = "postback", "Button tap"
+        REFERRAL = "referral", "Referral"
+        REACTION = "reaction", "Reaction"
+        OPTIN = "optin", "Opt-in"
+        HANDOVER = "handover", "Conversation routing"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent (this app)"
+        PAGE = "page", "The page, outside this app"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CUSTOMER)
+    text = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    # Kind-specific details: quick-reply and postback payloads, reply_to, referral, reaction…
+    details = models.JSONField(default=dict, blank=True)
+    # The channel's message id (Messenger `mid`); unique, so a redelivered event is one message.
+    mid = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Events that carry no mid of their own (reactions, referrals…) are deduplicated by this.
+    event_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_at = models.DateTimeField(
+        help_text="When the channel says it was sent (Messenger timestamp)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["contact", "sent_at"])]
+
+    def __str__(self):
+        return f"{self.get_direction_display()}: {self.text[:40] or self.get_kind_display()}"

@@ -89,6 +89,10 @@ class FacebookPage(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
+    # Graph refused the extended profile fields (locale, timezone, gender) for this page once:
+    # ask only for the default ones from then on.
+    profile_fields_basic_only = models.BooleanField(default=False)
+
     webhook_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     verify_token = models.CharField(max_length=64, blank=True)
     webhook_created_at = models.DateTimeField(null=True, blank=True)

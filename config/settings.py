@@ -7,6 +7,7 @@ without a real SECRET_KEY, ALLOWED_HOSTS and FIELD_ENCRYPTION_KEY.
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -144,6 +145,14 @@ FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=None) or _dev_de
 GRAPH_API_URL = env.str("GRAPH_API_URL", default="https://graph.facebook.com/v25.0").rstrip("/")
 GRAPH_API_TIMEOUT = env.float("GRAPH_API_TIMEOUT", default=10.0)
 WEBHOOK_PATH_PREFIX = "messenger"
+# Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
+# the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
+FACEBOOK_MEDIA_HOSTS = env.list(
+    "FACEBOOK_MEDIA_HOSTS", default=[".fbcdn.net", ".fbsbx.com", ".facebook.com"]
+)
+_graph_host = urlsplit(GRAPH_API_URL).hostname or ""
+if _graph_host and not _graph_host.endswith(".facebook.com"):
+    FACEBOOK_MEDIA_HOSTS.append(_graph_host)
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -161,7 +170,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
@@ -174,6 +183,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The webhook enqueues after storing; with the broker down it must fail fast, not hang: the
+# periodic sweep enqueues what could not be.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-deliveries": {
+        "task": "messenger.tasks.sweep_stale_deliveries",
+        "schedule": 60.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -165,6 +166,10 @@ class GraphClient:
         data = self.request("GET", "/me", params={"fields": "id,name"})
         return PageIdentity(id=str(data["id"]), name=str(data.get("name", "")))
 
+    def get_user_profile(self, psid, fields):
+        """User Profile API: `GET /{PSID}?fields=…` (Graph adds `id`)."""
+        return self.request("GET", f"/{psid}", params={"fields": ",".join(fields)})
+
     def request(self, method, path, *, params=None, json=None):
         query = dict(params or {})
         query["access_token"] = self.access_token
@@ -194,3 +199,49 @@ class GraphClient:
         if not isinstance(body, dict):
             raise Transient(f"Graph API answered HTTP {response.status_code} without JSON")
         return body
+
+
+class MediaRefused(Exception):
+    """A media URL we will not fetch (not Facebook's, too big, not the expected type)."""
+
+
+def fetch_media(url, *, allowed_hosts, max_bytes, content_type_prefix="image/", timeout=None):
+    """Download a file Facebook points at (profile pictures expire), from Facebook's hosts only.
+
+    `allowed_hosts` holds host names; a leading dot allows every subdomain. Redirects are not
+    followed, so an allowed host can't bounce the request elsewhere (SSRF).
+    """
+    parsed = urlsplit(url)
+    host = (parsed.hostname or "").lower()
+    if parsed.scheme not in {"http", "https"} or not _host_allowed(host, allowed_hosts):
+        raise MediaRefused(f"not a Facebook media host: {host or url[:40]!r}")
+    try:
+        with _session.get(
+            url,
+            stream=True,
+            allow_redirects=False,
+            timeout=timeout or settings.GRAPH_API_TIMEOUT,
+        ) as response:
+            if response.status_code != 200:
+                raise Transient(f"media download answered HTTP {response.status_code}")
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if not content_type.startswith(content_type_prefix):
+                raise MediaRefused(f"unexpected content type {content_type!r}")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    raise MediaRefused(f"larger than {max_bytes} bytes")
+            return bytes(data), content_type
+    except requests.Timeout:
+        raise Unreachable("media download timed out") from None
+    except requests.RequestException as exc:
+        raise Unreachable(f"media download failed: {type(exc).__name__}") from None
+
+
+def _host_allowed(host, allowed_hosts):
+    for allowed in allowed_hosts:
+        allowed = allowed.lower()
+        if host == allowed.lstrip(".") or (allowed.startswith(".") and host.endswith(allowed)):
+            return True
+    return False

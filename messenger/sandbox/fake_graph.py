@@ -14,8 +14,10 @@ import contextlib
 import hashlib
 import hmac
 import json
+import struct
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +44,37 @@ class FakePage:
     access_token: str
     app_id: str
     app_secret: str
+    # Profile fields this page's app is not approved for (asking for any fails the whole call).
+    denied_profile_fields: frozenset = frozenset()
+
+
+EXTENDED_PROFILE_FIELDS = frozenset({"locale", "timezone", "gender"})
+FIRST_NAMES = [
+    "Maria",
+    "Jonas",
+    "Aiko",
+    "Lucas",
+    "Amara",
+    "Mateo",
+    "Sofia",
+    "Noah",
+    "Leila",
+    "Ivan",
+]
+LAST_NAMES = ["Schmidt", "Okafor", "Tanaka", "Silva", "Haddad", "Novak", "Rossi", "Kim", "Berg"]
+LOCALES = ["de_DE", "en_US", "ja_JP", "pt_BR", "fr_FR", "es_ES", "it_IT", "ko_KR", "sv_SE"]
+
+
+def made_up_profile(psid):
+    """The same believable profile for a PSID every time."""
+    n = int(hashlib.sha256(psid.encode()).hexdigest(), 16)
+    return {
+        "first_name": FIRST_NAMES[n % len(FIRST_NAMES)],
+        "last_name": LAST_NAMES[(n // 7) % len(LAST_NAMES)],
+        "locale": LOCALES[(n // 11) % len(LOCALES)],
+        "timezone": (n // 13) % 24 - 11,
+        "gender": ["female", "male"][(n // 17) % 2],
+    }
 
 
 @dataclass
@@ -67,6 +100,7 @@ class _Failure:
 @dataclass
 class _State:
     pages: dict = field(default_factory=dict)  # access token -> FakePage
+    profiles: dict = field(default_factory=dict)  # psid -> profile fields (None: no profile)
     calls: list = field(default_factory=list)
     failures: list = field(default_factory=list)
 
@@ -110,11 +144,23 @@ class FakeGraphAPI:
         with self._lock:
             self._state = _State()
 
-    def add_page(self, *, page_id, name, access_token, app_id, app_secret):
-        page = FakePage(page_id, name, access_token, app_id, app_secret)
+    def add_page(
+        self, *, page_id, name, access_token, app_id, app_secret, denied_profile_fields=()
+    ):
+        page = FakePage(
+            page_id, name, access_token, app_id, app_secret, frozenset(denied_profile_fields)
+        )
         with self._lock:
             self._state.pages[access_token] = page
         return page
+
+    def add_profile(self, psid, **fields):
+        """A known person; `add_profile(psid, none=True)` is one with no profile (2018218)."""
+        with self._lock:
+            self._state.profiles[psid] = None if fields.get("none") else fields
+
+    def profile_pic_url(self, psid):
+        return f"{self.origin}/pics/{psid}.png"
 
     def fail_next(self, error, *, times=1, path_contains="", http_status=None):
         """Answer the next `times` matching calls with a Graph error body from ERROR_BODIES."""
@@ -162,6 +208,8 @@ class FakeGraphAPI:
         path = split.path[len(prefix) :] if split.path.startswith(prefix) else split.path
         with self._lock:
             self._state.calls.append(RecordedCall(method, path, query, body))
+        if method == "GET" and split.path.startswith("/pics/"):
+            return 200, _picture(split.path)
 
         failure = self._take_failure(path)
         if failure and failure.delay:
@@ -193,7 +241,22 @@ class FakeGraphAPI:
     def _route(self, method, path, query, page):
         if method == "GET" and path == "/me":
             return _select_fields({"id": page.page_id, "name": page.name}, query)
+        if method == "GET" and path.count("/") == 1 and path[1:].isdigit():
+            return self._profile(path[1:], query, page)
         return _unsupported(method, path)
+
+    def _profile(self, psid, query, page):
+        fields = {f for f in query.get("fields", "first_name,last_name,profile_pic").split(",")}
+        if fields & page.denied_profile_fields:
+            raise GraphRequestError("100_2018247_insufficient_profile_permission")
+        with self._lock:
+            known = psid in self._state.profiles
+            profile = self._state.profiles.get(psid)
+        if known and profile is None:
+            raise GraphRequestError("100_2018218_no_profile")
+        profile = {**made_up_profile(psid), **(profile or {})}
+        profile["profile_pic"] = self.profile_pic_url(psid)
+        return {"id": psid, **{k: v for k, v in profile.items() if k in fields}}
 
 
 def _select_fields(obj, query):
@@ -203,6 +266,27 @@ def _select_fields(obj, query):
 
 def _unsupported(method, path):
     raise GraphRequestError("100_33_unsupported_request")
+
+
+def _picture(path):
+    """A small solid-colour PNG, its colour taken from the PSID (a stand-in for the CDN)."""
+    digest = hashlib.sha256(path.encode()).digest()
+    return _png(64, 64, digest[:3])
+
+
+def _png(width, height, rgb):
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _parse_body(body_bytes, content_type):
@@ -228,12 +312,15 @@ def _make_handler(fake):
             status, payload = fake.handle(
                 self.command, self.path, body, self.headers.get("Content-Type", "")
             )
-            data = json.dumps(payload).encode()
+            is_image = isinstance(payload, bytes)
+            data = payload if is_image else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header(
+                "Content-Type", "image/png" if is_image else "application/json; charset=UTF-8"
+            )
             self.send_header("Content-Length", str(len(data)))
             self.send_header("facebook-api-version", GRAPH_VERSION)
-            if status == 400 and payload.get("error", {}).get("code") == 190:
+            if not is_image and status == 400 and payload.get("error", {}).get("code") == 190:
                 self.send_header(
                     "WWW-Authenticate",
                     'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."',

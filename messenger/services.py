@@ -1,0 +1,399 @@
+"""Messenger ingestion: store a webhook delivery, process it into contacts and messages, and
+fetch customers' profiles. Every step is idempotent, so a retry or a replay changes nothing."""
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from agent_desktop import services as desktop
+from agent_desktop.models import Contact, Message
+from campaigns.models import FacebookPage
+from messenger import events as ev
+from messenger import graph
+from messenger.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_PROCESSING_ATTEMPTS = 5
+PROFILE_FIELDS = ("first_name", "last_name", "profile_pic", "locale", "timezone", "gender")
+BASIC_PROFILE_FIELDS = ("first_name", "last_name", "profile_pic")
+PROFILE_MAX_AGE = timedelta(days=1)
+PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
+
+
+# --- Receiving -------------------------------------------------------------------------------
+class SignatureInvalid(Exception):
+    """The body is not signed with the entry point's App Secret."""
+
+
+def verify_signature(*, body: bytes, header: str, app_secret: str) -> None:
+    """Check `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` in constant time."""
+    if not app_secret:
+        raise SignatureInvalid("the entry point has no App Secret, so nothing can be verified")
+    if not header:
+        raise SignatureInvalid("no X-Hub-Signature-256 header")
+    algorithm, _, signature = header.partition("=")
+    if algorithm != "sha256" or len(signature) != 64:
+        raise SignatureInvalid("X-Hub-Signature-256 is not 'sha256=' and 64 hex digits")
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
+        raise SignatureInvalid("X-Hub-Signature-256 does not match the body")
+
+
+def store_delivery(*, page: FacebookPage, body: str) -> WebhookDelivery:
+    """Store a verified body and enqueue its processing once the row is committed."""
+    delivery = WebhookDelivery.objects.create(facebook_page=page, body=body)
+    transaction.on_commit(lambda: enqueue_processing(delivery.pk))
+    return delivery
+
+
+def enqueue_processing(delivery_id):
+    """Hand a delivery to a worker. A broker outage must not lose it or fail the webhook: the
+    row is stored, and the periodic sweep enqueues it again."""
+    from messenger.tasks import process_delivery
+
+    try:
+        process_delivery.apply_async(args=[delivery_id], retry=False)
+    except Exception as exc:  # any broker failure: the sweep is the fallback
+        logger.warning("enqueue failed delivery=%s: %s", delivery_id, type(exc).__name__)
+
+
+# --- Processing ------------------------------------------------------------------------------
+def process_delivery(delivery_id: int) -> WebhookDelivery | None:
+    """Apply a stored delivery's events. Safe to run twice, or on two workers at once."""
+    delivery = (
+        WebhookDelivery.objects.select_related("facebook_page__entry_point")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:
+        logger.info("process_delivery: delivery %s no longer exists", delivery_id)
+        return None
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    delivery.attempts += 1
+    try:
+        parsed = ev.parse_body(json.loads(delivery.body))
+    except (ValueError, RecursionError, ev.PayloadError) as exc:
+        return _finish(delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
+    if parsed.ignored_reason:
+        return _finish(delivery, WebhookDelivery.Status.IGNORED, [], parsed.ignored_reason)
+
+    new_contacts = []
+    with transaction.atomic():
+        pages = _pages_for(delivery.facebook_page, parsed.events)
+        notes = []
+        for event in parsed.events:
+            page = pages.get(event.page_id)
+            if isinstance(event, ev.IgnoredEvent):
+                notes.append(f"{event.kind}: {event.reason}")
+            elif page is None:
+                notes.append(f"{event.kind}: page {event.page_id} is not served here")
+            else:
+                contact = _apply(page, event)
+                if contact is not None and _profile_is_due(contact):
+                    new_contacts.append(contact.pk)
+        for page in {p.pk: p for p in pages.values()}.values():
+            FacebookPage.objects.filter(pk=page.pk).update(last_event_at=delivery.received_at)
+
+    for contact_id in dict.fromkeys(new_contacts):
+        transaction.on_commit(lambda cid=contact_id: enqueue_profile_fetch(cid))
+    acted = any(not isinstance(e, ev.IgnoredEvent) and e.page_id in pages for e in parsed.events)
+    status = WebhookDelivery.Status.PROCESSED if acted else WebhookDelivery.Status.IGNORED
+    return _finish(delivery, status, parsed.kinds, "; ".join(notes)[:2000])
+
+
+def record_processing_failure(delivery_id: int, error: Exception) -> bool:
+    """Note a failed attempt; returns True when the delivery should be tried again."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return False
+    give_up = delivery.attempts >= MAX_PROCESSING_ATTEMPTS
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.RECEIVED,
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    logger.warning(
+        "delivery %s failed (attempt %s%s): %s",
+        delivery_id,
+        delivery.attempts,
+        ", giving up" if give_up else "",
+        type(error).__name__,
+    )
+    return not give_up
+
+
+def deliveries_to_sweep(*, older_than=timedelta(minutes=2)):
+    """Deliveries stored but not processed in time (broker down, worker died)."""
+    cutoff = timezone.now() - older_than
+    return WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff
+    ).values_list("pk", flat=True)
+
+
+def retry_delivery(delivery: WebhookDelivery) -> None:
+    """An admin's retry (or replay) of a delivery: run it again from a clean slate."""
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDelivery.Status.RECEIVED, attempts=0, last_error=""
+    )
+    transaction.on_commit(lambda: enqueue_processing(delivery.pk))
+
+
+def _finish(delivery, status, kinds, note):
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=status, event_kinds=kinds, last_error=note, processed_at=timezone.now()
+    )
+    delivery.status, delivery.event_kinds, delivery.last_error = status, kinds, note
+    logger.info("delivery %s %s: %s", delivery.pk, status, ",".join(kinds) or "-")
+    return delivery
+
+
+def _pages_for(receiving_page, events):
+    """Route entries by page id. An app's webhook gets the events of every page it serves, so an
+    entry may belong to another of our pages of the same app; entries of pages we do not serve
+    are ignored."""
+    page_ids = {e.page_id for e in events if not isinstance(e, ev.IgnoredEvent)}
+    pages = {}
+    if receiving_page.page_id in page_ids:
+        pages[receiving_page.page_id] = receiving_page
+    others = page_ids - set(pages)
+    if others and receiving_page.app_id:
+        for page in FacebookPage.objects.select_related("entry_point").filter(
+            app_id=receiving_page.app_id, page_id__in=others
+        ):
+            pages[page.page_id] = page
+    return pages
+
+
+def _apply(page, event):
+    """Apply one event through the desktop's services; returns the contact it concerned."""
+    contact, _ = desktop.contact_get_or_create(entry_point=page.entry_point, external_id=event.psid)
+    sent_at = event.timestamp or timezone.now()
+    if isinstance(event, ev.MessageEvent):
+        incoming = desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.ATTACHMENT if event.attachments else Message.Kind.TEXT,
+            text=event.text,
+            attachments=[a.as_dict() for a in event.attachments],
+            details=_compact(
+                quick_reply_payload=event.quick_reply_payload,
+                reply_to_mid=event.reply_to_mid,
+                metadata=event.metadata,
+                app_id=event.app_id,
+                standby=event.standby,
+            ),
+            mid=event.mid,
+        )
+        if event.is_echo:
+            from_this_app = event.app_id == page.app_id
+            desktop.record_outbound_echo(
+                contact=contact, incoming=incoming, from_this_app=from_this_app
+            )
+        else:
+            desktop.record_inbound(contact=contact, incoming=incoming)
+    elif isinstance(event, ev.DeliveryEvent):
+        desktop.mark_delivered(contact=contact, mids=event.mids, watermark=event.watermark)
+    elif isinstance(event, ev.ReadEvent):
+        desktop.mark_read(contact=contact, watermark=event.watermark)
+    else:
+        desktop.record_inbound(contact=contact, incoming=_incoming_for_action(event, sent_at))
+    desktop.contact_set_answered_elsewhere(contact=contact, answered_elsewhere=_elsewhere(event))
+    return contact
+
+
+def _incoming_for_action(event, sent_at):
+    """Postbacks, referrals, reactions, opt-ins and handovers, as the agent should see them."""
+    stamp = int(sent_at.timestamp() * 1000)
+    key = f"{event.kind}:{event.page_id}:{event.psid}:{stamp}"
+    if isinstance(event, ev.PostbackEvent):
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.POSTBACK,
+            text=event.title,
+            details=_compact(payload=event.payload, referral=event.referral),
+            mid=event.mid or None,
+            event_key=None if event.mid else key,
+        )
+    if isinstance(event, ev.ReferralEvent):
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.REFERRAL,
+            details=_compact(
+                ref=event.ref,
+                source=event.source,
+                type=event.referral_type,
+                ad_id=event.ad_id,
+                referer_uri=event.referer_uri,
+            ),
+            event_key=key,
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.ReactionEvent):
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.REACTION,
+            text=event.emoji,
+            details=_compact(
+                reaction=event.reaction, action=event.action, target_mid=event.target_mid
+            ),
+            event_key=f"{key}:{event.target_mid}:{event.action}",
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.OptinEvent):
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.OPTIN,
+            details=_compact(ref=event.ref, type=event.optin_type),
+            event_key=key,
+            counts_as_customer_message=False,
+        )
+    return desktop.IncomingMessage(
+        sent_at=sent_at,
+        kind=Message.Kind.HANDOVER,
+        details=_compact(
+            action=event.action,
+            new_owner_app_id=event.new_owner_app_id,
+            previous_owner_app_id=event.previous_owner_app_id,
+        ),
+        event_key=f"{key}:{event.action}",
+        counts_as_customer_message=False,
+    )
+
+
+def _elsewhere(event):
+    """Standby events mean another app owns the thread; a handover tells who owns it now."""
+    if isinstance(event, ev.HandoverEvent) and event.action == "pass_thread_control":
+        return False
+    if isinstance(event, ev.HandoverEvent) and event.action == "take_thread_control":
+        return True
+    return event.standby
+
+
+def _compact(**values):
+    return {k: v for k, v in values.items() if v not in ("", None, {}, False)}
+
+
+# --- Profiles --------------------------------------------------------------------------------
+def _profile_is_due(contact):
+    fetched = contact.profile_fetched_at
+    return fetched is None or fetched < timezone.now() - PROFILE_MAX_AGE
+
+
+def enqueue_profile_fetch(contact_id):
+    from messenger.tasks import fetch_profile
+
+    try:
+        fetch_profile.apply_async(args=[contact_id], retry=False)
+    except Exception as exc:  # the next message of the contact asks again
+        logger.warning("enqueue profile fetch failed contact=%s: %s", contact_id, exc)
+
+
+def fetch_profile(contact_id: int) -> Contact | None:
+    """Fill a contact's profile from the User Profile API. Raises graph errors that may succeed
+    later (the task retries those); settles every other outcome on the contact or the page."""
+    contact = Contact.objects.select_related("entry_point__facebook_page").filter(pk=contact_id)
+    contact = contact.first()
+    if contact is None or not _profile_is_due(contact):
+        return contact
+    page = contact.entry_point.facebook_page
+    if page.token_status == FacebookPage.TokenStatus.INVALID:
+        # The profile waits for a new token; the contact's next message asks again.
+        logger.info("profile fetch skipped contact=%s: page token invalid", contact.pk)
+        return contact
+    try:
+        client = graph.GraphClient.for_page(page)
+    except Exception as exc:  # SecretUnreadable: the admin must enter the secrets again
+        return _profile_failed(contact, str(exc))
+    try:
+        profile = _ask_profile(client, page, contact.external_id)
+    except graph.ProfileUnavailable:
+        return _profile_failed(contact, "Facebook has no profile for this person")
+    except graph.TokenInvalid as exc:
+        _mark_token_invalid(page, exc)
+        raise
+    except graph.GraphError as exc:
+        if exc.retryable:
+            raise
+        return _profile_failed(contact, f"Facebook refused the profile: {exc}")
+
+    contact.first_name = str(profile.get("first_name") or "")[:120]
+    contact.last_name = str(profile.get("last_name") or "")[:120]
+    contact.locale = str(profile.get("locale") or "")[:16]
+    tz = profile.get("timezone")
+    contact.timezone = float(tz) if isinstance(tz, int | float) else None
+    contact.gender = str(profile.get("gender") or "")[:32]
+    contact.profile_fetched_at = timezone.now()
+    contact.profile_error = ""
+    picture_url = profile.get("profile_pic")
+    if isinstance(picture_url, str) and picture_url:
+        _keep_picture(contact, picture_url)
+    contact.save(
+        update_fields=[
+            "first_name",
+            "last_name",
+            "locale",
+            "timezone",
+            "gender",
+            "profile_fetched_at",
+            "profile_error",
+            "profile_pic",
+        ]
+    )
+    logger.info("profile fetched contact=%s", contact.pk)
+    return contact
+
+
+def _ask_profile(client, page, psid):
+    if not page.profile_fields_basic_only:
+        try:
+            return client.get_user_profile(psid, PROFILE_FIELDS)
+        except graph.ProfileFieldsDenied:
+            # The page lacks the extended profile permissions: remember, ask for the basics.
+            FacebookPage.objects.filter(pk=page.pk).update(profile_fields_basic_only=True)
+            page.profile_fields_basic_only = True
+    return client.get_user_profile(psid, BASIC_PROFILE_FIELDS)
+
+
+def _keep_picture(contact, url):
+    """Profile picture URLs expire: keep a copy. Only from Facebook's (or the fake's) hosts."""
+    try:
+        data, content_type = graph.fetch_media(
+            url,
+            allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS,
+            max_bytes=PROFILE_PICTURE_MAX_BYTES,
+        )
+    except (graph.MediaRefused, graph.GraphError) as exc:
+        logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
+        return
+    extension = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(
+        content_type, "jpg"
+    )
+    if contact.profile_pic:
+        contact.profile_pic.delete(save=False)
+    contact.profile_pic.save(f"{contact.pk}.{extension}", ContentFile(data), save=False)
+
+
+def _profile_failed(contact, reason):
+    Contact.objects.filter(pk=contact.pk).update(
+        profile_fetched_at=timezone.now(), profile_error=reason[:255]
+    )
+    logger.info("profile not available contact=%s: %s", contact.pk, reason)
+    return contact
+
+
+def _mark_token_invalid(page, exc):
+    FacebookPage.objects.filter(pk=page.pk).update(
+        token_status=FacebookPage.TokenStatus.INVALID,
+        last_error=(
+            "Facebook rejected the Page Access Token while fetching a customer's profile "
+            f"({exc}). Messages still arrive; paste a new token to get profiles and replies back."
+        ),
+        last_error_at=timezone.now(),
+    )

@@ -1,0 +1,46 @@
+"""Celery tasks: thin, idempotent, taking ids. The work is in messenger.services."""
+
+import logging
+
+from celery import shared_task
+
+from messenger import graph, services
+
+logger = logging.getLogger(__name__)
+
+RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
+
+
+def _backoff(retries):
+    return RETRY_BACKOFF_SECONDS[min(retries, len(RETRY_BACKOFF_SECONDS) - 1)]
+
+
+@shared_task(bind=True, max_retries=services.MAX_PROCESSING_ATTEMPTS)
+def process_delivery(self, delivery_id):
+    try:
+        services.process_delivery(delivery_id)
+    except Exception as exc:
+        if services.record_processing_failure(delivery_id, exc):
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        logger.exception("delivery %s failed for good", delivery_id)
+
+
+@shared_task(bind=True, max_retries=5)
+def fetch_profile(self, contact_id):
+    try:
+        services.fetch_profile(contact_id)
+    except graph.GraphError as exc:
+        if exc.retryable:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        logger.info("profile fetch for contact %s stopped: %s", contact_id, type(exc).__name__)
+
+
+@shared_task
+def sweep_stale_deliveries():
+    """Enqueue again the deliveries that were stored but not processed in time."""
+    stale = list(services.deliveries_to_sweep()[:500])
+    for delivery_id in stale:
+        services.enqueue_processing(delivery_id)
+    if stale:
+        logger.info("sweep re-enqueued %s deliveries", len(stale))
+    return len(stale)

@@ -1,0 +1,129 @@
+"""Customers' Facebook profiles, fetched from the fake Graph API over HTTP."""
+
+import pytest
+from django.utils import timezone
+
+from agent_desktop.models import Contact
+from messenger import graph, services
+from tests.conftest import PAGE
+
+PSID = "6512345678901234"
+
+
+@pytest.fixture
+def customer(connected_page):
+    return Contact.objects.create(entry_point=connected_page.entry_point, external_id=PSID)
+
+
+def profile_calls(fake_graph):
+    return [c for c in fake_graph.calls if c.path == f"/{PSID}"]
+
+
+def test_a_new_contact_gets_its_full_profile_and_picture(customer, fake_graph):
+    fake_graph.add_profile(
+        PSID, first_name="Maria", last_name="Schmidt", locale="de_DE", timezone=1, gender="female"
+    )
+    services.fetch_profile(customer.pk)
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.last_name) == ("Maria", "Schmidt")
+    assert (customer.locale, customer.timezone, customer.gender) == ("de_DE", 1.0, "female")
+    assert customer.name == "Maria Schmidt"
+    assert customer.profile_pic.name == f"profile_pics/{customer.pk}.png"
+    assert customer.profile_pic.read().startswith(b"\x89PNG")
+    (call,) = profile_calls(fake_graph)
+    assert call.query["fields"] == "first_name,last_name,profile_pic,locale,timezone,gender"
+    assert call.query["appsecret_proof"] == graph.appsecret_proof(
+        PAGE["access_token"], PAGE["app_secret"]
+    )
+
+
+def test_without_extended_permissions_it_asks_for_the_basics_and_remembers(
+    customer, fake_graph, connected_page
+):
+    fake_graph.add_page(**PAGE, denied_profile_fields={"locale", "timezone", "gender"})
+    services.fetch_profile(customer.pk)
+    customer.refresh_from_db()
+    assert customer.first_name and customer.locale == ""
+    connected_page.refresh_from_db()
+    assert connected_page.profile_fields_basic_only is True
+    second = Contact.objects.create(
+        entry_point=connected_page.entry_point, external_id="7000000000000001"
+    )
+    services.fetch_profile(second.pk)
+    fields = [c.query["fields"] for c in fake_graph.calls if c.path.startswith("/7")]
+    assert fields == ["first_name,last_name,profile_pic"]  # no refused call first
+
+
+def test_a_person_without_a_profile_keeps_the_placeholder(customer, fake_graph):
+    fake_graph.add_profile(PSID, none=True)
+    services.fetch_profile(customer.pk)
+    customer.refresh_from_db()
+    assert customer.name == "Messenger user ·1234"
+    assert customer.profile_fetched_at is not None
+    assert "no profile" in customer.profile_error
+
+
+def test_a_token_error_marks_the_entry_point_and_stops_asking(customer, fake_graph, connected_page):
+    fake_graph.fail_next("190_463_token_expired")
+    with pytest.raises(graph.TokenInvalid):
+        services.fetch_profile(customer.pk)
+    connected_page.refresh_from_db()
+    assert connected_page.token_status == "invalid"
+    assert "Messages still arrive" in connected_page.last_error
+    calls = len(fake_graph.calls)
+    services.fetch_profile(customer.pk)  # waits for a new token
+    assert len(fake_graph.calls) == calls
+
+
+@pytest.mark.parametrize(
+    "error", ["2_service_unavailable", "613_rate_limit", "4_app_request_limit"]
+)
+def test_transient_errors_are_raised_to_be_retried(customer, fake_graph, error):
+    fake_graph.fail_next(error)
+    with pytest.raises(graph.GraphError) as caught:
+        services.fetch_profile(customer.pk)
+    assert caught.value.retryable
+    services.fetch_profile(customer.pk)  # the retry
+    customer.refresh_from_db()
+    assert customer.first_name
+
+
+def test_a_fresh_profile_is_not_fetched_again(customer, fake_graph):
+    Contact.objects.filter(pk=customer.pk).update(profile_fetched_at=timezone.now())
+    services.fetch_profile(customer.pk)
+    assert profile_calls(fake_graph) == []
+
+
+def test_pictures_come_only_from_facebook_hosts(settings):
+    settings.FACEBOOK_MEDIA_HOSTS = [".fbcdn.net", ".fbsbx.com"]
+    for url in [
+        "http://169.254.169.254/latest/meta-data",
+        "https://evil.example.com/a.png",
+        "https://fbcdn.net.evil.com/x.png",
+        "file:///etc/passwd",
+        "https://scontent.xx.fbcdn.net@evil.com/x.png",
+    ]:
+        with pytest.raises(graph.MediaRefused):
+            graph.fetch_media(url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=10)
+
+
+def test_a_picture_that_is_too_big_or_not_an_image_is_refused(fake_graph):
+    url = fake_graph.profile_pic_url(PSID)
+    with pytest.raises(graph.MediaRefused, match="larger than"):
+        graph.fetch_media(url, allowed_hosts=["127.0.0.1"], max_bytes=10)
+    with pytest.raises(graph.MediaRefused, match="content type"):
+        graph.fetch_media(
+            url, allowed_hosts=["127.0.0.1"], max_bytes=10**6, content_type_prefix="video/"
+        )
+
+
+def test_processing_enqueues_a_profile_fetch_for_new_contacts_only(
+    deliver, payload, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliver(payload("01"))
+    assert len(callbacks) == 1
+    Contact.objects.update(profile_fetched_at=timezone.now())
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliver(payload("04"))
+    assert callbacks == []
