@@ -11,4 +11,3 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 GRAPH_API_URL = "http://127.0.0.1:9/unset-fake-graph"
 GRAPH_API_TIMEOUT = 2.0
 FACEBOOK_MEDIA_HOSTS = [*FACEBOOK_MEDIA_HOSTS, "127.0.0.1"]  # noqa: F405 (the fake Graph API)
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405

@@ -21,6 +21,11 @@ def skip_or_fail(reason):
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 # --- Fake Graph API -------------------------------------------------------------------------
 PAGE = {
     "page_id": "112233445566778",
