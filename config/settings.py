@@ -5,6 +5,7 @@ without a real SECRET_KEY, ALLOWED_HOSTS and FIELD_ENCRYPTION_KEY.
 """
 
 import base64
+import contextlib
 import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -156,19 +157,27 @@ if _graph_host and not _graph_host.endswith(".facebook.com"):
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
+
+
+def filesystem_broker_options(folder):
+    """kombu's filesystem transport: the embedded broker, a folder shared by web and worker."""
+    folder = Path(folder)
+    for name in ("queue", "processed", "control"):
+        with contextlib.suppress(OSError):  # unwritable: enqueueing fails, the sweep catches up
+            (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
         "polling_interval": 0.25,
     }
-    # kombu's filesystem transport expects its folders to exist, in the web process and the worker.
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+
+
+CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery-broker"))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_FOLDER)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_TASK_SERIALIZER = "json"
@@ -187,10 +196,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # periodic sweep enqueues what could not be.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
+# Deliveries still unprocessed this long after they arrived are enqueued again by the sweep.
+DELIVERY_SWEEP_AFTER_SECONDS = env.int("DELIVERY_SWEEP_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-deliveries": {
         "task": "messenger.tasks.sweep_stale_deliveries",
-        "schedule": 60.0,
+        "schedule": env.float("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -1,13 +1,30 @@
-"""Settings for the test suite: the development defaults, a fast password hasher."""
+"""Settings for the test suite: the development defaults, a fast password hasher.
+
+Worker and web processes started by the integration tests use these settings too, with the
+test database and the fake Graph API handed over through the environment.
+"""
 
 import os
 
 os.environ.setdefault("DEBUG", "1")
 
 from config.settings import *  # noqa: F403
+from config.settings import (
+    CELERY_BROKER_URL,
+    DATABASES,
+    FACEBOOK_MEDIA_HOSTS,
+    VAR_DIR,
+    filesystem_broker_options,
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests talk to the fake Graph API started by a fixture; never to Facebook.
-GRAPH_API_URL = "http://127.0.0.1:9/unset-fake-graph"
+GRAPH_API_URL = os.environ.get("TEST_GRAPH_API_URL", "http://127.0.0.1:9/unset-fake-graph")
 GRAPH_API_TIMEOUT = 2.0
-FACEBOOK_MEDIA_HOSTS = [*FACEBOOK_MEDIA_HOSTS, "127.0.0.1"]  # noqa: F405 (the fake Graph API)
+FACEBOOK_MEDIA_HOSTS = [*FACEBOOK_MEDIA_HOSTS, "127.0.0.1"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: worker processes started by the integration tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+if CELERY_BROKER_URL.startswith("filesystem://") and "CELERY_BROKER_FOLDER" not in os.environ:
+    # Not the folder of `make run`'s worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery-broker")

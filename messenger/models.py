@@ -23,6 +23,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last enqueued it again: at most once per sweep period, so a backlog after
+    # an outage is not enqueued over and over while it drains.
+    swept_at = models.DateTimeField(null=True, blank=True)
     event_kinds = models.JSONField(
         default=list, blank=True, help_text="The kinds of the events it held, in order."
     )

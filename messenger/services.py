@@ -5,11 +5,13 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agent_desktop import services as desktop
@@ -60,10 +62,26 @@ def enqueue_processing(delivery_id):
     row is stored, and the periodic sweep enqueues it again."""
     from messenger.tasks import process_delivery
 
+    return _enqueue(process_delivery, delivery_id)
+
+
+_broker_down_until = 0.0
+BROKER_DOWN_PAUSE_SECONDS = 5.0
+
+
+def _enqueue(task, object_id):
+    """Send a task; after a broker failure, skip sending for a few seconds instead of making
+    every webhook request wait for the broker's connection timeout."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
-        process_delivery.apply_async(args=[delivery_id], retry=False)
-    except Exception as exc:  # any broker failure: the sweep is the fallback
-        logger.warning("enqueue failed delivery=%s: %s", delivery_id, type(exc).__name__)
+        task.apply_async(args=[object_id], retry=False)
+    except Exception as exc:  # any broker failure: the sweep (or the next event) catches up
+        _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
+        logger.warning("enqueue %s(%s) failed: %s", task.name, object_id, type(exc).__name__)
+        return False
+    return True
 
 
 # --- Processing ------------------------------------------------------------------------------
@@ -116,10 +134,16 @@ def record_processing_failure(delivery_id: int, error: Exception) -> bool:
     if delivery is None:
         return False
     give_up = delivery.attempts >= MAX_PROCESSING_ATTEMPTS
+    reason = f"{type(error).__name__}: {error}"[:2000]
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.RECEIVED,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
+        last_error=reason,
     )
+    if give_up:  # visible on the entry point, where the admin looks
+        FacebookPage.objects.filter(pk=delivery.facebook_page_id).update(
+            last_error=f"Webhook delivery {delivery_id} could not be processed: {reason}",
+            last_error_at=timezone.now(),
+        )
     logger.warning(
         "delivery %s failed (attempt %s%s): %s",
         delivery_id,
@@ -130,12 +154,25 @@ def record_processing_failure(delivery_id: int, error: Exception) -> bool:
     return not give_up
 
 
-def deliveries_to_sweep(*, older_than=timedelta(minutes=2)):
-    """Deliveries stored but not processed in time (broker down, worker died)."""
-    cutoff = timezone.now() - older_than
-    return WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.RECEIVED, received_at__lt=cutoff
-    ).values_list("pk", flat=True)
+def sweep_stale_deliveries(limit=500):
+    """Enqueue again the deliveries stored but not processed in time (broker down, worker
+    died). Each is re-enqueued at most once per sweep period. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.DELIVERY_SWEEP_AFTER_SECONDS)
+    stale = list(
+        WebhookDelivery.objects.filter(
+            Q(swept_at=None) | Q(swept_at__lt=cutoff),
+            status=WebhookDelivery.Status.RECEIVED,
+            received_at__lt=cutoff,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    WebhookDelivery.objects.filter(pk__in=stale).update(swept_at=timezone.now())
+    for delivery_id in stale:
+        enqueue_processing(delivery_id)
+    if stale:
+        logger.info("sweep re-enqueued %s deliveries", len(stale))
+    return len(stale)
 
 
 def retry_delivery(delivery: WebhookDelivery) -> None:
@@ -289,10 +326,7 @@ def _profile_is_due(contact):
 def enqueue_profile_fetch(contact_id):
     from messenger.tasks import fetch_profile
 
-    try:
-        fetch_profile.apply_async(args=[contact_id], retry=False)
-    except Exception as exc:  # the next message of the contact asks again
-        logger.warning("enqueue profile fetch failed contact=%s: %s", contact_id, exc)
+    return _enqueue(fetch_profile, contact_id)
 
 
 def fetch_profile(contact_id: int) -> Contact | None:

@@ -38,9 +38,4 @@ def fetch_profile(self, contact_id):
 @shared_task
 def sweep_stale_deliveries():
     """Enqueue again the deliveries that were stored but not processed in time."""
-    stale = list(services.deliveries_to_sweep()[:500])
-    for delivery_id in stale:
-        services.enqueue_processing(delivery_id)
-    if stale:
-        logger.info("sweep re-enqueued %s deliveries", len(stale))
-    return len(stale)
+    return services.sweep_stale_deliveries()

@@ -14,7 +14,8 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 $BIN/python manage.py seed_demo
-$BIN/celery -A config worker --loglevel INFO --concurrency 2 &
+# --beat: the worker also runs the periodic sweep of deliveries left unprocessed.
+$BIN/celery -A config worker --beat --loglevel INFO --concurrency 2 &
 echo
 echo "Campaign Builder: http://127.0.0.1:$PORT/  (Ctrl+C stops it)"
 $BIN/python manage.py runserver "127.0.0.1:$PORT" &

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
@@ -200,9 +201,33 @@ def test_a_delivery_that_keeps_failing_ends_as_failed(connected_page):
         assert retry is (attempt < services.MAX_PROCESSING_ATTEMPTS)
     delivery.refresh_from_db()
     assert delivery.status == "failed" and delivery.last_error == "RuntimeError: boom"
+    connected_page.refresh_from_db()
+    assert f"Webhook delivery {delivery.pk} could not be processed" in connected_page.last_error
 
 
-def test_the_sweep_finds_deliveries_left_unprocessed(connected_page):
+def test_an_admin_processes_a_failed_delivery_again_without_doubling(
+    admin_client, deliver, payload, django_capture_on_commit_callbacks
+):
+    delivery = deliver(payload("01"))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=5)
+    admin_client.force_login(User.objects.create_superuser("root", password="x"))
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            "/admin/messenger/webhookdelivery/",
+            {"action": "process_again", "_selected_action": [delivery.pk]},
+        )
+    assert response.status_code == 302 and len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("received", 0)
+    services.process_delivery(delivery.pk)  # what the enqueued task does
+    delivery.refresh_from_db()
+    assert delivery.status == "processed"
+    assert Message.objects.count() == 1
+
+
+def test_the_sweep_enqueues_deliveries_left_unprocessed_once_per_period(
+    connected_page, django_capture_on_commit_callbacks
+):
     stale = WebhookDelivery.objects.create(facebook_page=connected_page, body="{}")
     fresh = WebhookDelivery.objects.create(facebook_page=connected_page, body="{}")
     done = WebhookDelivery.objects.create(
@@ -210,5 +235,9 @@ def test_the_sweep_finds_deliveries_left_unprocessed(connected_page):
     )
     old = timezone.now() - timedelta(minutes=5)
     WebhookDelivery.objects.filter(pk__in=[stale.pk, done.pk]).update(received_at=old)
-    assert list(services.deliveries_to_sweep()) == [stale.pk]
-    assert fresh.pk not in services.deliveries_to_sweep()
+    assert services.sweep_stale_deliveries() == 1
+    stale.refresh_from_db()
+    assert stale.swept_at is not None
+    fresh.refresh_from_db()
+    assert fresh.swept_at is None
+    assert services.sweep_stale_deliveries() == 0  # not again within the period

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from campaigns import services as builder
 from messenger.models import WebhookDelivery
@@ -140,3 +142,26 @@ def test_no_processing_happens_inside_the_request(client, connected_page, fake_g
 
     assert Contact.objects.count() == 0
     assert fake_graph.calls == []
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode), signed=st.booleans())
+def test_random_posts_never_get_a_500(client, connected_page, body, signed):
+    headers = signature_headers(body, PAGE["app_secret"]) if signed else {}
+    response = post(client, connected_page, body, headers)
+    assert response.status_code in ({200, 400} if signed else {403})
+
+
+def test_stored_random_bodies_are_processed_without_error(client, connected_page, deliver):
+    for body in [
+        '{"object":"page","entry":[{"messaging":[null,1,{"message":7}]}]}',
+        '{"object":"page","entry":[{"id":{"x":1},"messaging":[{"sender":[]}]}]}',
+        '{"object":"page","entry":"x"}',
+        "[[[[[]]]]]",
+        '{"object":null}',
+    ]:
+        assert deliver(body).status == "ignored", body
