@@ -127,3 +127,15 @@ def test_processing_enqueues_a_profile_fetch_for_new_contacts_only(
     with django_capture_on_commit_callbacks() as callbacks:
         deliver(payload("04"))
     assert callbacks == []
+
+
+def test_the_profile_task_retries_transient_errors_until_it_succeeds(customer, fake_graph):
+    from messenger.tasks import fetch_profile
+
+    fake_graph.fail_next("2_service_unavailable", times=2, path_contains=PSID)
+    result = fetch_profile.apply(args=[customer.pk])  # eager: retries run at once
+    assert result.successful()
+    customer.refresh_from_db()
+    assert customer.first_name
+    assert len(profile_calls(fake_graph)) == 3
+
