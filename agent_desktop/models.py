@@ -105,6 +105,8 @@ class Message(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.CUSTOMER)
     text = models.TextField(blank=True)
     attachments = models.JSONField(default=list, blank=True)
+    # An agent's outgoing file (image or document), sent through the channel's attachment upload.
+    upload = models.FileField(upload_to="outgoing/%Y/%m/", blank=True, max_length=255)
     # Kind-specific details: quick-reply and postback payloads, reply_to, referral, reaction…
     details = models.JSONField(default=dict, blank=True)
     # The channel's message id (Messenger `mid`); unique, so a redelivered event is one message.
