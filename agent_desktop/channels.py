@@ -1,7 +1,10 @@
-"""The outbound hook: hands an agent's queued reply to its contact's channel.
+"""What the desktop asks of a contact's channel, by the channel's name.
 
-The desktop knows channels only by name; each channel registers the dotted path of a function
-`enqueue_send(message_id)` that queues the actual send (for Messenger: the Send API task).
+The desktop knows channels only by name; each channel registers dotted paths to its functions:
+- `enqueue_send(message_id)`: queue the actual send of a queued reply,
+- `reply_window(contact)`: whether and how a reply can go out now (with `can_reply`,
+  `closes_at` and `reason`),
+- `refresh_profile(contact_id)`: fetch the customer's profile again.
 """
 
 from django.db import transaction
@@ -9,12 +12,28 @@ from django.utils.module_loading import import_string
 
 from agent_desktop.models import Channel
 
-OUTBOUND = {
-    Channel.MESSENGER: "messenger.outbound.enqueue_send",
+CHANNELS = {
+    Channel.MESSENGER: {
+        "enqueue_send": "messenger.outbound.enqueue_send",
+        "reply_window": "messenger.outbound.reply_window",
+        "refresh_profile": "messenger.services.enqueue_profile_refresh",
+    },
 }
+
+
+def _hook(contact, name):
+    return import_string(CHANNELS[contact.channel][name])
 
 
 def send_when_committed(message):
     """Queue the channel's send once the queued Message row is committed."""
-    enqueue = import_string(OUTBOUND[message.contact.channel])
+    enqueue = _hook(message.contact, "enqueue_send")
     transaction.on_commit(lambda: enqueue(message.pk))
+
+
+def reply_window(contact):
+    return _hook(contact, "reply_window")(contact)
+
+
+def refresh_profile(contact):
+    return _hook(contact, "refresh_profile")(contact.pk)

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from agent_desktop.models import Channel, Contact, Message
 
@@ -167,3 +168,124 @@ def _preview(incoming):
         kinds = ", ".join(sorted({a.get("type", "file") for a in incoming.attachments}))
         return f"[{kinds}]"
     return f"[{Message.Kind(incoming.kind).label.lower()}]"
+
+
+# --- What agents do ---------------------------------------------------------------------------
+class ActionRefused(Exception):
+    """An agent's action that can't be done, with a message to show them."""
+
+
+def contact_mark_read(*, contact, agent):
+    """Opening a conversation reads it, unless it belongs to someone else."""
+    if contact.unread_count and contact.assigned_to_id in (None, agent.pk):
+        Contact.objects.filter(pk=contact.pk).update(unread_count=0)
+        contact.unread_count = 0
+
+
+def contact_claim(*, contact, agent):
+    if contact.assigned_to_id not in (None, agent.pk) and contact.status != Contact.Status.CLOSED:
+        raise ActionRefused(
+            f"{_agent_name(contact.assigned_to)} is already answering this customer."
+        )
+    _assign(contact, agent, Contact.Status.ASSIGNED)
+
+
+def contact_release(*, contact, agent):
+    if contact.assigned_to_id != agent.pk:
+        raise ActionRefused("Only the agent answering a customer can release them.")
+    _assign(contact, None, Contact.Status.NEW)
+
+
+def contact_transfer(*, contact, agent, to):
+    if not contact.entry_point.campaign.agents.filter(pk=to.pk).exists():
+        raise ActionRefused(f"{_agent_name(to)} is not an agent of this campaign.")
+    _assign(contact, to, Contact.Status.ASSIGNED)
+
+
+def contact_close(*, contact, agent):
+    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.CLOSED, unread_count=0)
+    contact.status, contact.unread_count = Contact.Status.CLOSED, 0
+
+
+def _assign(contact, agent, status):
+    Contact.objects.filter(pk=contact.pk).update(assigned_to=agent, status=status)
+    contact.assigned_to, contact.status = agent, status
+
+
+def _agent_name(user):
+    return user.get_full_name() or user.username
+
+
+# Messenger wants a text "under 2000 characters" (PROTOCOL.md, section 7).
+MAX_TEXT_LENGTH = 1999
+
+
+def split_text(text, limit=MAX_TEXT_LENGTH):
+    """Longer replies go out in parts, cut at a paragraph, line or word break where there is
+    one."""
+    parts = []
+    text = text.strip()
+    while len(text) > limit:
+        cut = max(text.rfind(sep, 0, limit + 1) for sep in ("\n\n", "\n", " "))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+@transaction.atomic
+def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=""):
+    """Queue an agent's reply (text and/or one file); each part is sent once committed.
+
+    `can_reply`/`refusal` come from the channel's reply window, checked by the caller.
+    """
+    from agent_desktop.channels import send_when_committed
+
+    if not can_reply:
+        raise ActionRefused(refusal or "This customer can't be answered on this channel now.")
+    parts = split_text(text or "")
+    if not parts and upload is None:
+        raise ActionRefused("Write a message or choose a file to send.")
+    now = timezone.now()
+    messages = []
+    for part in parts:
+        messages.append(_queue_outgoing(contact, agent, now, text=part))
+    if upload is not None:
+        kind = "image" if (upload.content_type or "").startswith("image/") else "file"
+        messages.append(
+            _queue_outgoing(
+                contact,
+                agent,
+                now,
+                upload=upload,
+                attachments=[{"type": kind, "name": upload.name, "size": upload.size}],
+            )
+        )
+    last = messages[-1]
+    Contact.objects.filter(pk=contact.pk).update(
+        last_message_at=now,
+        last_message_preview=(last.text or f"[{last.attachments[0]['type']}]")[:PREVIEW_LENGTH],
+        unread_count=0,
+    )
+    if contact.assigned_to_id is None or contact.status != Contact.Status.ASSIGNED:
+        _assign(contact, agent, Contact.Status.ASSIGNED)  # answering a customer takes them
+    for message in messages:
+        send_when_committed(message)
+    return messages
+
+
+def _queue_outgoing(contact, agent, now, *, text="", upload=None, attachments=()):
+    return Message.objects.create(
+        contact=contact,
+        direction=Message.Direction.OUT,
+        source=Message.Source.AGENT,
+        status=Message.Status.QUEUED,
+        kind=Message.Kind.ATTACHMENT if upload else Message.Kind.TEXT,
+        text=text,
+        upload=upload or "",
+        attachments=list(attachments),
+        sent_by=agent,
+        sent_at=now,
+    )

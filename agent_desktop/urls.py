@@ -6,4 +6,12 @@ app_name = "agent_desktop"
 
 urlpatterns = [
     path("", views.desktop, name="home"),
+    path("list/", views.contact_list_partial, name="list"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("contacts/<int:pk>/live/", views.conversation_partial, name="conversation"),
+    path("contacts/<int:pk>/reply/", views.reply, name="reply"),
+    path("contacts/<int:pk>/picture/", views.contact_picture, name="picture"),
+    path("contacts/<int:pk>/refresh-profile/", views.refresh_profile, name="refresh_profile"),
+    path("contacts/<int:pk>/<slug:action>/", views.contact_action, name="action"),
+    path("messages/<int:pk>/file/", views.message_upload, name="message_file"),
 ]

@@ -1,11 +1,180 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The agent desktop: the live contact queue, a conversation, Customer Info, and replies.
 
+Live panels poll with htmx and send the digest of what they show; when nothing changed the
+answer is an empty 204, which costs one indexed query and no rendering.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from agent_desktop import channels, selectors, services
+from agent_desktop.models import Contact, Message
 from campaigns.selectors import campaigns_for_user
+
+PAGE_SIZE = 50
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # Messenger's attachment limit
+ACTIONS = {
+    "claim": services.contact_claim,
+    "release": services.contact_release,
+    "close": services.contact_close,
+}
+
+
+def _list_context(request):
+    filter_name = request.GET.get("filter", "all")
+    if filter_name not in selectors.FILTERS:
+        filter_name = "all"
+    query = request.GET.get("q", "")[:100]
+    contacts = selectors.contact_list(request.user, filter_name=filter_name, query=query)
+    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    waiting = selectors.waiting_count(request.user)
+    return {
+        "filters": selectors.FILTERS,
+        "filter_name": filter_name,
+        "query": query,
+        "page": page,
+        "waiting": waiting,
+        "list_fingerprint": selectors.contact_list_fingerprint(page.object_list, waiting),
+        "list_params": request.GET.urlencode(),
+    }
+
+
+def _contact_or_404(request, pk):
+    try:
+        return selectors.contact_for(request.user, pk)
+    except Contact.DoesNotExist:
+        raise Http404("No such contact") from None
+
+
+def _conversation_context(request, contact):
+    return {
+        "contact": contact,
+        "conversation": selectors.conversation(contact),
+        "conversation_fingerprint": selectors.conversation_fingerprint(contact),
+        "window": channels.reply_window(contact),
+        "transfer_to": selectors.campaign_agents(contact).exclude(pk=request.user.pk),
+    }
 
 
 @login_required
 def desktop(request):
-    """The agent's landing page. The live contact queue arrives with the ingestion work."""
-    campaigns = campaigns_for_user(request.user).filter(is_active=True)
-    return render(request, "agent_desktop/desktop.html", {"campaigns": campaigns})
+    campaigns = (
+        campaigns_for_user(request.user).filter(is_active=True).values_list("name", flat=True)
+    )
+    context = {**_list_context(request), "campaign_names": list(campaigns)}
+    return render(request, "agent_desktop/desktop.html", context)
+
+
+@login_required
+def contact_detail(request, pk):
+    contact = _contact_or_404(request, pk)
+    services.contact_mark_read(contact=contact, agent=request.user)
+    context = {**_list_context(request), **_conversation_context(request, contact)}
+    return render(request, "agent_desktop/desktop.html", context)
+
+
+@login_required
+def contact_list_partial(request):
+    context = _list_context(request)
+    if request.GET.get("fp") == context["list_fingerprint"]:
+        return HttpResponse(status=204)
+    return render(request, "agent_desktop/partials/_contact_list.html", context)
+
+
+@login_required
+def conversation_partial(request, pk):
+    contact = _contact_or_404(request, pk)
+    if request.GET.get("fp") == selectors.conversation_fingerprint(contact):
+        return HttpResponse(status=204)
+    services.contact_mark_read(contact=contact, agent=request.user)
+    context = _conversation_context(request, contact)
+    return render(request, "agent_desktop/partials/_conversation_live.html", context)
+
+
+@login_required
+@require_POST
+def contact_action(request, pk, action):
+    contact = _contact_or_404(request, pk)
+    try:
+        if action == "transfer":
+            to = selectors.campaign_agents(contact).filter(pk=request.POST.get("to")).first()
+            if to is None:
+                raise services.ActionRefused("Choose an agent of this campaign.")
+            services.contact_transfer(contact=contact, agent=request.user, to=to)
+            messages.success(request, f"Transferred to {to.get_full_name() or to.username}.")
+        elif action in ACTIONS:
+            ACTIONS[action](contact=contact, agent=request.user)
+        else:
+            raise Http404("No such action")
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(_back_to(request, contact))
+
+
+@login_required
+@require_POST
+def reply(request, pk):
+    contact = _contact_or_404(request, pk)
+    window = channels.reply_window(contact)
+    upload = request.FILES.get("file")
+    try:
+        if upload is not None and upload.size > MAX_UPLOAD_BYTES:
+            raise services.ActionRefused("Files can be at most 25 MB.")
+        services.reply_send(
+            contact=contact,
+            agent=request.user,
+            text=request.POST.get("text", ""),
+            upload=upload,
+            can_reply=window.can_reply,
+            refusal=window.reason,
+        )
+    except services.ActionRefused as exc:
+        context = {
+            **_list_context(request),
+            **_conversation_context(request, contact),
+            "composer_error": str(exc),
+            "composer_text": request.POST.get("text", ""),
+        }
+        return render(request, "agent_desktop/desktop.html", context, status=400)
+    return redirect(_back_to(request, contact))
+
+
+@login_required
+@require_POST
+def refresh_profile(request, pk):
+    contact = _contact_or_404(request, pk)
+    channels.refresh_profile(contact)
+    messages.info(request, "Asking Facebook for the latest profile…")
+    return redirect(_back_to(request, contact))
+
+
+@login_required
+def contact_picture(request, pk):
+    contact = _contact_or_404(request, pk)
+    if not contact.profile_pic:
+        raise Http404("No picture")
+    response = FileResponse(contact.profile_pic.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def message_upload(request, pk):
+    message = Message.objects.filter(
+        pk=pk, contact__in=selectors.contacts_visible_to(request.user)
+    ).first()
+    if message is None or not message.upload:
+        raise Http404("No file")
+    is_image = bool(message.attachments) and message.attachments[0].get("type") == "image"
+    return FileResponse(message.upload.open("rb"), as_attachment=not is_image)
+
+
+def _back_to(request, contact):
+    url = reverse("agent_desktop:contact", args=[contact.pk])
+    params = request.POST.get("list_params") or ""
+    return f"{url}?{params}" if params else url

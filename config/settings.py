@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messenger.tasks.sweep_stale_deliveries",
         "schedule": env.float("DELIVERY_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    # Replies queued while the broker was down, and sends whose outcome stayed unknown.
+    "sweep-unsent-messages": {
+        "task": "messenger.tasks.sweep_unsent_messages",
+        "schedule": 60.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -223,6 +228,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, Facebook Page entry points and their webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "kind" and a "status": name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "EntryPointKindEnum": "campaigns.models.EntryPoint.Kind",
+        "ContactStatusEnum": "agent_desktop.models.Contact.Status",
+        "MessageKindEnum": "agent_desktop.models.Message.Kind",
+        "MessageStatusEnum": "agent_desktop.models.Message.Status",
+    },
 }
 
 # --- Logging: one line per event, never a secret (secrets are never passed to a logger) ------

@@ -5,12 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from agent_desktop.api import ContactViewSet
 from campaigns.api import CampaignViewSet, EntryPointViewSet
 from campaigns.views import home
 
 router = DefaultRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("entry-points", EntryPointViewSet, basename="entry-point")
+router.register("contacts", ContactViewSet, basename="contact")
 
 urlpatterns = [
     path("", home, name="home"),

@@ -7,6 +7,7 @@ by message text) so callers decide between retrying, failing, and telling an adm
 
 import hashlib
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,13 @@ class Transient(GraphError):
 
 
 class Unreachable(Transient):
-    """No answer at all: connection refused, DNS failure or timeout."""
+    """No answer at all: connection refused, DNS failure or timeout. Raised as such, the request
+    never went out; its subclass OutcomeUnknown says it may have."""
+
+
+class OutcomeUnknown(Unreachable):
+    """The request went out but no answer came back (read timeout, connection dropped): a POST
+    may have taken effect on Facebook's side. Retrying a send could deliver it twice."""
 
 
 TOKEN_CODES = {102, 190}
@@ -170,17 +178,68 @@ class GraphClient:
         """User Profile API: `GET /{PSID}?fields=…` (Graph adds `id`)."""
         return self.request("GET", f"/{psid}", params={"fields": ",".join(fields)})
 
-    def request(self, method, path, *, params=None, json=None):
+    def send_message(self, psid, message, messaging_type, tag=None, metadata=None):
+        """Send API, `POST /me/messages`: one message to a PSID; returns Graph's `message_id`.
+
+        `message` is the Send API's message object (`{"text": …}` or `{"attachment": …}`);
+        `metadata` (under 1000 characters) comes back in the message's echo.
+        """
+        body = {
+            "recipient": {"id": psid},
+            "messaging_type": messaging_type,
+            "message": {**message, **({"metadata": metadata} if metadata else {})},
+        }
+        if tag:
+            body["tag"] = tag
+        data = self.request("POST", "/me/messages", json=body)
+        message_id = data.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            # Graph said yes but not to what: don't retry (it may have gone out), don't guess.
+            raise GraphError("Graph accepted the message but returned no message_id")
+        return message_id
+
+    def upload_attachment(self, attachment_type, filename, content, content_type):
+        """Attachment Upload API, `POST /me/message_attachments` (multipart with `filedata`):
+        a reusable attachment; returns its `attachment_id` for the Send API."""
+        message = {"attachment": {"type": attachment_type, "payload": {"is_reusable": True}}}
+        data = self.request(
+            "POST",
+            "/me/message_attachments",
+            data={"message": json.dumps(message)},
+            files={"filedata": (filename, content, content_type)},
+        )
+        attachment_id = data.get("attachment_id")
+        if not attachment_id:
+            raise GraphError("Graph accepted the upload but returned no attachment_id")
+        return str(attachment_id)
+
+    def request(self, method, path, *, params=None, json=None, data=None, files=None):
+        """One Graph call; `json=` for a JSON body, or `data=`/`files=` for a form (multipart
+        when `files` is given). Returns the JSON object Graph answered, or raises GraphError."""
         query = dict(params or {})
         query["access_token"] = self.access_token
         query["appsecret_proof"] = appsecret_proof(self.access_token, self.app_secret)
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
-            response = _session.request(method, url, params=query, json=json, timeout=self.timeout)
+            response = _session.request(
+                method,
+                url,
+                params=query,
+                json=json,
+                data=data,
+                files=files,
+                timeout=self.timeout,
+            )
+        except requests.ConnectTimeout:
+            raise Unreachable(f"no connection within {self.timeout:g} s") from None
         except requests.Timeout:
-            raise Unreachable(f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException as exc:
+            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
+        except requests.ConnectionError as exc:
             # The exception text can include the URL with the token: never pass it on.
+            if _never_connected(exc):
+                raise Unreachable(f"connection failed: {type(exc).__name__}") from None
+            raise OutcomeUnknown(f"connection lost: {type(exc).__name__}") from None
+        except requests.RequestException as exc:
             raise Unreachable(f"connection failed: {type(exc).__name__}") from None
         try:
             body = response.json()
@@ -199,6 +258,13 @@ class GraphClient:
         if not isinstance(body, dict):
             raise Transient(f"Graph API answered HTTP {response.status_code} without JSON")
         return body
+
+
+def _never_connected(exc):
+    """True when the connection was never made (refused, DNS), so the request did not go out."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, NewConnectionError)
 
 
 class MediaRefused(Exception):

@@ -62,16 +62,17 @@ def enqueue_processing(delivery_id):
     row is stored, and the periodic sweep enqueues it again."""
     from messenger.tasks import process_delivery
 
-    return _enqueue(process_delivery, delivery_id)
+    return enqueue(process_delivery, delivery_id)
 
 
 _broker_down_until = 0.0
 BROKER_DOWN_PAUSE_SECONDS = 5.0
 
 
-def _enqueue(task, object_id):
-    """Send a task; after a broker failure, skip sending for a few seconds instead of making
-    every webhook request wait for the broker's connection timeout."""
+def enqueue(task, object_id):
+    """Send a task taking one id; returns False when the broker could not take it. After a
+    broker failure, skip sending for a few seconds instead of making every webhook request wait
+    for the broker's connection timeout; the caller's sweep catches up."""
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         return False
@@ -230,6 +231,11 @@ def _apply(page, event):
         )
         if event.is_echo:
             from_this_app = event.app_id == page.app_id
+            if from_this_app:
+                from messenger.outbound import reconcile_echo  # outbound imports this module
+
+                # Our own send, possibly before (or instead of) its answer was recorded.
+                reconcile_echo(contact=contact, mid=event.mid, metadata=event.metadata)
             desktop.record_outbound_echo(
                 contact=contact, incoming=incoming, from_this_app=from_this_app
             )
@@ -326,7 +332,13 @@ def _profile_is_due(contact):
 def enqueue_profile_fetch(contact_id):
     from messenger.tasks import fetch_profile
 
-    return _enqueue(fetch_profile, contact_id)
+    return enqueue(fetch_profile, contact_id)
+
+
+def enqueue_profile_refresh(contact_id):
+    """An agent's "refresh profile": fetch it again now, however fresh it is."""
+    Contact.objects.filter(pk=contact_id).update(profile_fetched_at=None)
+    return enqueue_profile_fetch(contact_id)
 
 
 def fetch_profile(contact_id: int) -> Contact | None:
@@ -350,7 +362,7 @@ def fetch_profile(contact_id: int) -> Contact | None:
     except graph.ProfileUnavailable:
         return _profile_failed(contact, "Facebook has no profile for this person")
     except graph.TokenInvalid as exc:
-        _mark_token_invalid(page, exc)
+        mark_token_invalid(page, exc, while_doing="fetching a customer's profile")
         raise
     except graph.GraphError as exc:
         if exc.retryable:
@@ -422,12 +434,13 @@ def _profile_failed(contact, reason):
     return contact
 
 
-def _mark_token_invalid(page, exc):
+def mark_token_invalid(page, exc, *, while_doing):
+    """Graph refused the page's token: show it on the entry point, where the admin looks."""
     FacebookPage.objects.filter(pk=page.pk).update(
         token_status=FacebookPage.TokenStatus.INVALID,
         last_error=(
-            "Facebook rejected the Page Access Token while fetching a customer's profile "
-            f"({exc}). Messages still arrive; paste a new token to get profiles and replies back."
+            f"Facebook rejected the Page Access Token while {while_doing} ({exc}). "
+            "Messages still arrive; paste a new token to get profiles and replies back."
         ),
         last_error_at=timezone.now(),
     )

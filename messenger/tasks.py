@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from messenger import graph, services
+from messenger import graph, outbound, services
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,25 @@ def fetch_profile(self, contact_id):
         if exc.retryable:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
         logger.info("profile fetch for contact %s stopped: %s", contact_id, type(exc).__name__)
+
+
+@shared_task(bind=True, max_retries=5)
+def send_message(self, message_id):
+    """Send an agent's reply; Facebook's temporary failures are retried with backoff, and the
+    message fails with the last error when the retries run out."""
+    try:
+        outbound.send_message(message_id)
+    except graph.GraphError as exc:
+        if exc.retryable and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        outbound.give_up(message_id, exc)
+        logger.info("send of message %s stopped: %s", message_id, type(exc).__name__)
+
+
+@shared_task
+def sweep_unsent_messages():
+    """Enqueue again the replies that no worker picked up (the broker was down)."""
+    return outbound.sweep_unsent_messages()
 
 
 @shared_task

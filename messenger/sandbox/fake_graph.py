@@ -8,17 +8,28 @@ records every call, and can be told to fail or stall the next calls.
     fake.add_page(page_id="1", name="Acme", access_token="tok", app_id="9", app_secret="s")
     settings.GRAPH_API_URL = fake.url
     fake.fail_next("190_463_token_expired")
+
+The Send API part simulates Messenger's rules: the 24-hour window (and 7 days with the
+HUMAN_AGENT tag) counted from `customer_wrote(psid)`, blocked people, apps in development mode
+that may only message people with a role, and Graph's parameter checks. Accepted sends are kept
+for inspection: `fake.sent_messages(psid)`.
 """
 
+import ast
 import contextlib
+import email.policy
 import hashlib
 import hmac
+import itertools
 import json
+import secrets
 import struct
 import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -37,6 +48,62 @@ ERROR_BODIES["100_33_unsupported_request"] = {
 }
 
 
+def _invalid_parameter(message, subcode=None):
+    error = {"message": message, "type": "OAuthException", "code": 100}
+    if subcode:
+        error["error_subcode"] = subcode
+    return {"error": {**error, "fbtrace_id": "FakeGraph100"}}
+
+
+# Send API parameter errors (code 100), worded like Graph's.
+ERROR_BODIES.update(
+    {
+        "100_recipient_required": _invalid_parameter("(#100) The parameter recipient is required"),
+        "100_2018034_empty_message": _invalid_parameter(
+            "(#100) Message cannot be empty, must provide valid attachment or text", 2018034
+        ),
+        "100_text_and_attachment": _invalid_parameter(
+            "(#100) Only one of text or attachment can be specified"
+        ),
+        "100_messaging_type_invalid": _invalid_parameter(
+            "(#100) Param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG, UTILITY}"
+        ),
+        "100_tag_required": _invalid_parameter(
+            "(#100) Param tag is required when messaging_type is MESSAGE_TAG"
+        ),
+        "100_tag_not_supported": _invalid_parameter(
+            "(#100) Param tag is not supported: message tags other than HUMAN_AGENT "
+            "(ACCOUNT_UPDATE, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, …) are rejected"
+        ),
+        "100_sender_action_with_message": _invalid_parameter(
+            "(#100) sender_action can't be sent together with message"
+        ),
+        "100_sender_action_invalid": _invalid_parameter(
+            "(#100) Param sender_action must be one of {typing_on, typing_off, mark_seen}"
+        ),
+        "100_attachment_type_invalid": _invalid_parameter(
+            "(#100) Param message[attachment][type] must be one of "
+            "{image, audio, video, file, template}"
+        ),
+        "100_attachment_id_invalid": _invalid_parameter(
+            "(#100) The attachment_id is not valid for this page"
+        ),
+        "100_attachment_payload_missing": _invalid_parameter(
+            "(#100) An attachment needs payload.url, payload.attachment_id or filedata"
+        ),
+    }
+)
+
+MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"}
+SENDER_ACTIONS = {"typing_on", "typing_off", "mark_seen"}
+UPLOAD_TYPES = {"image", "video", "audio", "file"}
+ATTACHMENT_TYPES = UPLOAD_TYPES | {"template"}
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+MAX_TEXT_LENGTH = 1999  # Graph: text "< 2000 characters"
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+
+
 @dataclass
 class FakePage:
     page_id: str
@@ -46,6 +113,17 @@ class FakePage:
     app_secret: str
     # Profile fields this page's app is not approved for (asking for any fails the whole call).
     denied_profile_fields: frozenset = frozenset()
+    # An app in development mode may only message people with a role on it (`add_role`).
+    app_live: bool = True
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart body."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 EXTENDED_PROFILE_FIELDS = frozenset({"locale", "timezone", "gender"})
@@ -103,6 +181,12 @@ class _State:
     profiles: dict = field(default_factory=dict)  # psid -> profile fields (None: no profile)
     calls: list = field(default_factory=list)
     failures: list = field(default_factory=list)
+    last_wrote: dict = field(default_factory=dict)  # psid -> when the customer last wrote
+    blocked: set = field(default_factory=set)  # psids that blocked the page
+    roles: set = field(default_factory=set)  # psids with a role on the app (admin, tester…)
+    sent: list = field(default_factory=list)  # accepted Send API messages
+    sender_actions: list = field(default_factory=list)
+    uploads: dict = field(default_factory=dict)  # attachment_id -> upload record
 
 
 class GraphRequestError(Exception):
@@ -118,6 +202,7 @@ class FakeGraphAPI:
         self._server = ThreadingHTTPServer((host, port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = None
+        self._ids = itertools.count(1)  # never reset: ids stay unique across tests
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -145,10 +230,24 @@ class FakeGraphAPI:
             self._state = _State()
 
     def add_page(
-        self, *, page_id, name, access_token, app_id, app_secret, denied_profile_fields=()
+        self,
+        *,
+        page_id,
+        name,
+        access_token,
+        app_id,
+        app_secret,
+        denied_profile_fields=(),
+        app_live=True,
     ):
         page = FakePage(
-            page_id, name, access_token, app_id, app_secret, frozenset(denied_profile_fields)
+            page_id,
+            name,
+            access_token,
+            app_id,
+            app_secret,
+            frozenset(denied_profile_fields),
+            app_live=app_live,
         )
         with self._lock:
             self._state.pages[access_token] = page
@@ -158,6 +257,44 @@ class FakeGraphAPI:
         """A known person; `add_profile(psid, none=True)` is one with no profile (2018218)."""
         with self._lock:
             self._state.profiles[psid] = None if fields.get("none") else fields
+
+    def customer_wrote(self, psid, when=None):
+        """The customer's last message was at `when` (an aware datetime; default now): the
+        messaging window counts from there. PSIDs never mentioned count as having just written."""
+        with self._lock:
+            self._state.last_wrote[psid] = when or datetime.now(UTC)
+
+    def block(self, psid):
+        """The person blocked the page: sends to them fail with 551/1545041."""
+        with self._lock:
+            self._state.blocked.add(psid)
+
+    def unblock(self, psid):
+        with self._lock:
+            self._state.blocked.discard(psid)
+
+    def add_role(self, psid):
+        """The person has a role on the app, so an app in development mode may message them."""
+        with self._lock:
+            self._state.roles.add(psid)
+
+    def sent_messages(self, psid=None):
+        """Accepted sends, oldest first: dicts with psid, page_id, message, messaging_type, tag,
+        message_id and at (an aware datetime)."""
+        with self._lock:
+            sent = [dict(s) for s in self._state.sent]
+        return [s for s in sent if psid is None or s["psid"] == psid]
+
+    def sent_sender_actions(self, psid=None):
+        with self._lock:
+            actions = [dict(a) for a in self._state.sender_actions]
+        return [a for a in actions if psid is None or a["psid"] == psid]
+
+    def uploaded_attachments(self):
+        """Attachment uploads, oldest first: dicts with attachment_id, page_id, type, filename,
+        content_type, content (bytes, for a file upload) or url, and at."""
+        with self._lock:
+            return [dict(u) for u in self._state.uploads.values()]
 
     def profile_pic_url(self, psid):
         return f"{self.origin}/pics/{psid}.png"
@@ -220,7 +357,7 @@ class FakeGraphAPI:
             return failure.http_status, ERROR_BODIES[failure.error]
         try:
             page = self._authenticate(query)
-            return 200, self._route(method, path, query, page)
+            return 200, self._route(method, path, query, body, page)
         except GraphRequestError as exc:
             return exc.http_status, ERROR_BODIES[exc.error_key]
 
@@ -238,12 +375,163 @@ class FakeGraphAPI:
                 raise GraphRequestError("100_invalid_appsecret_proof")
         return page
 
-    def _route(self, method, path, query, page):
+    def _route(self, method, path, query, body, page):
         if method == "GET" and path == "/me":
             return _select_fields({"id": page.page_id, "name": page.name}, query)
         if method == "GET" and path.count("/") == 1 and path[1:].isdigit():
             return self._profile(path[1:], query, page)
+        node, _, edge = path.strip("/").partition("/")
+        if method == "POST" and node in {"me", page.page_id}:
+            params = {**query, **(body if isinstance(body, dict) else {})}
+            if edge == "messages":
+                return self._send(page, params)
+            if edge == "message_attachments":
+                return self._upload(page, params)
         return _unsupported(method, path)
+
+    # --- Send API ------------------------------------------------------------------------------
+    def _send(self, page, params):
+        recipient = _json_object(params.get("recipient"))
+        psid = str((recipient or {}).get("id") or "")
+        if not psid:
+            raise GraphRequestError("100_recipient_required")
+        message = _json_object(params.get("message"))
+        action = params.get("sender_action")
+        if action is not None:
+            if params.get("message") is not None:
+                raise GraphRequestError("100_sender_action_with_message")
+            if action not in SENDER_ACTIONS:
+                raise GraphRequestError("100_sender_action_invalid")
+            self._check_recipient(page, psid)
+            with self._lock:
+                self._state.sender_actions.append(
+                    {"psid": psid, "page_id": page.page_id, "action": action, "at": _now()}
+                )
+            return {"recipient_id": psid}
+
+        messaging_type = params.get("messaging_type")
+        if messaging_type not in MESSAGING_TYPES:
+            raise GraphRequestError("100_messaging_type_invalid")
+        tag = params.get("tag") or None
+        if messaging_type == "MESSAGE_TAG" and not tag:
+            raise GraphRequestError("100_tag_required")
+        if messaging_type == "MESSAGE_TAG" and tag != "HUMAN_AGENT":
+            raise GraphRequestError("100_tag_not_supported")
+        if not message or ("text" not in message and "attachment" not in message):
+            raise GraphRequestError("100_2018034_empty_message")
+        if "text" in message and "attachment" in message:
+            raise GraphRequestError("100_text_and_attachment")
+        answer = {}
+        if "text" in message:
+            text = message["text"]
+            if not isinstance(text, str) or not text:
+                raise GraphRequestError("100_2018034_empty_message")
+            if len(text) > MAX_TEXT_LENGTH:
+                raise GraphRequestError("100_text_too_long")
+        else:
+            answer = self._check_attachment(page, message["attachment"])
+        self._check_recipient(page, psid)
+        self._check_window(psid, messaging_type, tag)
+
+        message_id = f"m_fake{next(self._ids)}_{secrets.token_urlsafe(16)}"
+        with self._lock:
+            self._state.sent.append(
+                {
+                    "psid": psid,
+                    "page_id": page.page_id,
+                    "message": message,
+                    "messaging_type": messaging_type,
+                    "tag": tag,
+                    "message_id": message_id,
+                    "at": _now(),
+                }
+            )
+        return {"recipient_id": psid, "message_id": message_id, **answer}
+
+    def _check_recipient(self, page, psid):
+        with self._lock:
+            has_role = psid in self._state.roles
+            blocked = psid in self._state.blocked
+        if not page.app_live and not has_role:
+            raise GraphRequestError("200_2018028_app_not_live")
+        if blocked:
+            raise GraphRequestError("551_1545041_person_unavailable")
+
+    def _check_window(self, psid, messaging_type, tag):
+        with self._lock:
+            wrote = self._state.last_wrote.get(psid)
+        if wrote is None:
+            return  # unknown to the fake: as if the customer had just written
+        age = _now() - wrote
+        if age < STANDARD_WINDOW:
+            return
+        if messaging_type == "MESSAGE_TAG" and tag == "HUMAN_AGENT" and age < HUMAN_AGENT_WINDOW:
+            return
+        raise GraphRequestError("10_2018278_outside_window")
+
+    def _check_attachment(self, page, attachment):
+        """Returns what Graph adds to the answer (`attachment_id` for a reusable URL)."""
+        attachment = attachment if isinstance(attachment, dict) else {}
+        kind = attachment.get("type")
+        if kind not in ATTACHMENT_TYPES:
+            raise GraphRequestError("100_attachment_type_invalid")
+        payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+        if kind == "template":
+            return {}
+        if "attachment_id" in payload:
+            with self._lock:
+                upload = self._state.uploads.get(str(payload["attachment_id"]))
+            if upload is None or upload["page_id"] != page.page_id:
+                raise GraphRequestError("100_attachment_id_invalid")
+            return {}
+        if payload.get("url"):
+            if payload.get("is_reusable"):
+                upload = self._keep_upload(page, kind, url=str(payload["url"]))
+                return {"attachment_id": upload["attachment_id"]}
+            return {}
+        raise GraphRequestError("100_attachment_payload_missing")
+
+    def _upload(self, page, params):
+        message = _json_object(params.get("message")) or {}
+        attachment = message.get("attachment") if isinstance(message, dict) else None
+        attachment = attachment if isinstance(attachment, dict) else {}
+        kind = attachment.get("type")
+        if kind not in UPLOAD_TYPES:
+            raise GraphRequestError("100_attachment_type_invalid")
+        payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+        filedata = params.get("filedata")
+        if isinstance(filedata, UploadedFile):
+            if len(filedata.content) > MAX_ATTACHMENT_BYTES:
+                raise GraphRequestError("100_2018109_attachment_too_large")
+            upload = self._keep_upload(
+                page,
+                kind,
+                filename=filedata.filename,
+                content_type=filedata.content_type,
+                content=filedata.content,
+            )
+        elif payload.get("url"):
+            upload = self._keep_upload(page, kind, url=str(payload["url"]))
+        else:
+            raise GraphRequestError("100_attachment_payload_missing")
+        return {"attachment_id": upload["attachment_id"]}
+
+    def _keep_upload(self, page, kind, **what):
+        attachment_id = str(1601472827000000 + next(self._ids))
+        upload = {
+            "attachment_id": attachment_id,
+            "page_id": page.page_id,
+            "type": kind,
+            "filename": None,
+            "content_type": None,
+            "content": None,
+            "url": None,
+            **what,
+            "at": _now(),
+        }
+        with self._lock:
+            self._state.uploads[attachment_id] = upload
+        return upload
 
     def _profile(self, psid, query, page):
         fields = {f for f in query.get("fields", "first_name,last_name,profile_pic").split(",")}
@@ -257,6 +545,27 @@ class FakeGraphAPI:
         profile = {**made_up_profile(psid), **(profile or {})}
         profile["profile_pic"] = self.profile_pic_url(psid)
         return {"id": psid, **{k: v for k, v in profile.items() if k in fields}}
+
+
+def _now():
+    return datetime.now(UTC)
+
+
+def _json_object(value):
+    """A Send API parameter: an object in a JSON body, or a JSON string in a form (the docs'
+    curl samples even use single quotes, which Graph accepts)."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _select_fields(obj, query):
@@ -299,7 +608,29 @@ def _parse_body(body_bytes, content_type):
             return body_bytes.decode(errors="replace")
     if content_type.startswith("application/x-www-form-urlencoded"):
         return dict(parse_qsl(body_bytes.decode(), keep_blank_values=True))
+    if content_type.startswith("multipart/form-data"):
+        return _parse_multipart(body_bytes, content_type)
     return body_bytes.decode(errors="replace")
+
+
+def _parse_multipart(body_bytes, content_type):
+    """A multipart/form-data body as a dict: text fields as str, file parts as UploadedFile."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + body_bytes)
+    if not message.is_multipart():
+        return body_bytes.decode(errors="replace")
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[name] = UploadedFile(filename, part.get_content_type(), content)
+        else:
+            fields[name] = content.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return fields
 
 
 def _make_handler(fake):

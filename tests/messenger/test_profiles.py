@@ -138,4 +138,3 @@ def test_the_profile_task_retries_transient_errors_until_it_succeeds(customer, f
     customer.refresh_from_db()
     assert customer.first_name
     assert len(profile_calls(fake_graph)) == 3
-

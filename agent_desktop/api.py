@@ -1,0 +1,189 @@
+"""REST API of the desktop: contacts, their messages, replies and actions (shared/DESIGN.md)."""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from agent_desktop import channels, selectors, services
+from agent_desktop.models import Contact, Message
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    profile_pic = serializers.SerializerMethodField()
+    campaign = serializers.IntegerField(source="entry_point.campaign_id", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "channel",
+            "external_id",
+            "name",
+            "first_name",
+            "last_name",
+            "profile_pic",
+            "locale",
+            "timezone",
+            "gender",
+            "entry_point",
+            "campaign",
+            "status",
+            "assigned_to",
+            "unread_count",
+            "last_message_at",
+            "last_message_preview",
+            "answered_elsewhere",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_profile_pic(self, contact) -> str | None:
+        """An absolute URL of the kept copy of the picture (served to signed-in users only)."""
+        if not contact.profile_pic:
+            return None
+        path = reverse("agent_desktop:picture", args=[contact.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "contact",
+            "direction",
+            "kind",
+            "text",
+            "attachments",
+            "details",
+            "mid",
+            "status",
+            "error",
+            "sent_by",
+            "sent_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplySerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000, trim_whitespace=True)
+
+
+class ReplyCreatedSerializer(MessageSerializer):
+    continued_in = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "continued_in"]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("campaign", int, description="Only this campaign's contacts"),
+        OpenApiParameter("entry_point", int),
+        OpenApiParameter("status", str, enum=["new", "assigned", "closed"]),
+        OpenApiParameter("assigned", str, description="'me', 'none', or a user id"),
+        OpenApiParameter("q", str, description="Search by name"),
+    ]
+)
+class ContactViewSet(viewsets.ReadOnlyModelViewSet):
+    """Contacts of the campaigns the user belongs to (all of them for admins), newest activity
+    first. Another campaign's contact answers 404."""
+
+    serializer_class = ContactSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Contact.objects.none()
+        params = self.request.query_params
+        contacts = selectors.contact_list(
+            self.request.user, filter_name="any", query=params.get("q", "")
+        )
+        for name, field in (("campaign", "entry_point__campaign"), ("entry_point", "entry_point")):
+            if params.get(name, "").isdigit():
+                contacts = contacts.filter(**{f"{field}_id": params[name]})
+        if params.get("status") in Contact.Status.values:
+            contacts = contacts.filter(status=params["status"])
+        assigned = params.get("assigned", "")
+        if assigned == "me":
+            contacts = contacts.filter(assigned_to=self.request.user)
+        elif assigned == "none":
+            contacts = contacts.filter(assigned_to=None)
+        elif assigned.isdigit():
+            contacts = contacts.filter(assigned_to_id=assigned)
+        return contacts
+
+    @extend_schema(
+        methods=["GET"], responses=MessageSerializer(many=True), summary="Messages, oldest first"
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ReplySerializer,
+        responses={201: ReplyCreatedSerializer},
+        summary="Reply (over 2000 characters: sent in parts; `continued_in` lists the others)",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        contact = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.conversation(contact))
+            return self.get_paginated_response(MessageSerializer(page, many=True).data)
+        reply = ReplySerializer(data=request.data)
+        reply.is_valid(raise_exception=True)
+        window = channels.reply_window(contact)
+        try:
+            sent = services.reply_send(
+                contact=contact,
+                agent=request.user,
+                text=reply.validated_data["text"],
+                can_reply=window.can_reply,
+                refusal=window.reason,
+            )
+        except services.ActionRefused as exc:
+            raise ValidationError({"text": [str(exc)]}) from exc
+        first = sent[0]
+        first.continued_in = [m.pk for m in sent[1:]]
+        return Response(ReplyCreatedSerializer(first).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        return self._act(services.contact_claim)
+
+    @extend_schema(request=None, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        return self._act(services.contact_release)
+
+    @extend_schema(request=None, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._act(services.contact_close)
+
+    @extend_schema(
+        request=inline_serializer("TransferRequest", {"to": serializers.IntegerField()}),
+        responses=ContactSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        contact = self.get_object()
+        to = selectors.campaign_agents(contact).filter(pk=request.data.get("to")).first()
+        if to is None:
+            raise ValidationError({"to": ["Choose an agent of this contact's campaign."]})
+        return self._act(
+            lambda contact, agent: services.contact_transfer(contact=contact, agent=agent, to=to),
+            contact,
+        )
+
+    def _act(self, service, contact=None):
+        contact = contact or self.get_object()
+        try:
+            service(contact=contact, agent=self.request.user)
+        except services.ActionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(contact).data)

@@ -1,0 +1,121 @@
+"""Reads for the desktop and its API. Every one starts from what the user may see."""
+
+import hashlib
+
+from django.db.models import Count, Q
+
+from agent_desktop.models import Contact, Message
+from campaigns.roles import is_campaign_admin
+
+FILTERS = {
+    "all": "All open",
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "closed": "Closed",
+}
+
+
+def contacts_visible_to(user):
+    """Admins see every contact; agents only those of the campaigns they belong to."""
+    contacts = Contact.objects.all()
+    if not is_campaign_admin(user):
+        contacts = contacts.filter(entry_point__campaign__in=user.campaigns.all())
+    return contacts
+
+
+def contact_list(user, *, filter_name="all", query=""):
+    """The queue: newest activity first, with what a row shows in the same query.
+
+    `filter_name`: one of FILTERS, or "any" for every status (the API filters on its own)."""
+    contacts = contacts_visible_to(user).select_related(
+        "entry_point__campaign", "entry_point__facebook_page", "assigned_to"
+    )
+    if filter_name == "mine":
+        contacts = contacts.filter(assigned_to=user).exclude(status=Contact.Status.CLOSED)
+    elif filter_name == "unassigned":
+        contacts = contacts.filter(status=Contact.Status.NEW)
+    elif filter_name == "closed":
+        contacts = contacts.filter(status=Contact.Status.CLOSED)
+    elif filter_name != "any":  # "all": every open contact
+        contacts = contacts.exclude(status=Contact.Status.CLOSED)
+    query = query.strip()
+    if query:
+        words = query.split()
+        for word in words[:4]:
+            contacts = contacts.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(external_id__endswith=word)
+            )
+    return contacts.order_by("-last_message_at", "-pk")
+
+
+def waiting_count(user):
+    """Open contacts with unread customer messages: what the tab title shows."""
+    return (
+        contacts_visible_to(user)
+        .exclude(status=Contact.Status.CLOSED)
+        .filter(unread_count__gt=0)
+        .filter(Q(assigned_to=None) | Q(assigned_to=user))
+        .count()
+    )
+
+
+def contact_for(user, pk):
+    """One contact the user may see, with what the conversation page shows (or DoesNotExist)."""
+    return (
+        contacts_visible_to(user)
+        .select_related("entry_point__campaign", "entry_point__facebook_page", "assigned_to")
+        .annotate(message_count=Count("messages"))
+        .get(pk=pk)
+    )
+
+
+def conversation(contact):
+    """Messages oldest first (by the channel's time), with their authors in the same query."""
+    return (
+        Message.objects.filter(contact=contact).select_related("sent_by").order_by("sent_at", "pk")
+    )
+
+
+def fingerprint(rows):
+    """A short digest of what a live panel shows, so a poll can answer "nothing changed"."""
+    return hashlib.blake2b(repr(list(rows)).encode(), digest_size=8).hexdigest()
+
+
+def contact_list_fingerprint(contacts, waiting):
+    return fingerprint(
+        [
+            waiting,
+            *contacts.values_list(
+                "pk",
+                "status",
+                "assigned_to_id",
+                "unread_count",
+                "last_message_at",
+                "last_message_preview",
+                "first_name",
+                "last_name",
+                "profile_pic",
+                "answered_elsewhere",
+            ),
+        ]
+    )
+
+
+def conversation_fingerprint(contact):
+    return fingerprint(
+        [
+            contact.status,
+            contact.assigned_to_id,
+            contact.first_name,
+            contact.profile_pic.name,
+            contact.answered_elsewhere,
+            *Message.objects.filter(contact=contact).values_list("pk", "status"),
+        ]
+    )
+
+
+def campaign_agents(contact):
+    """Who a contact can be transferred to: the agents of its campaign."""
+    return contact.entry_point.campaign.agents.filter(is_active=True).order_by("username")

@@ -1,0 +1,70 @@
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+GENDERS = {"female": "Female", "male": "Male"}
+
+
+@register.filter
+def initials(contact):
+    letters = [p[0] for p in (contact.first_name, contact.last_name) if p]
+    return "".join(letters).upper() or "?"
+
+
+@register.filter
+def utc_offset(hours):
+    """Messenger gives the timezone as hours from UTC: 1 → "UTC+1", -3.5 → "UTC-3:30"."""
+    if hours is None:
+        return ""
+    sign = "+" if hours >= 0 else "-"
+    whole, minutes = divmod(round(abs(hours) * 60), 60)
+    return f"UTC{sign}{whole}" + (f":{minutes:02d}" if minutes else "")
+
+
+@register.filter
+def gender_label(value):
+    return GENDERS.get(value, value.capitalize() if value else "")
+
+
+@register.filter
+def file_size(size):
+    if not isinstance(size, int):
+        return ""
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+@register.filter
+def short_age(when):
+    """How long ago, in the fewest characters: "now", "5 min", "3 h", "2 d"."""
+    if when is None:
+        return ""
+    seconds = max(0, (timezone.now() - when).total_seconds())
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def _left(until):
+    seconds = max(0, int((until - timezone.now()).total_seconds()))
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h {minutes} min"
+
+
+@register.filter
+def reply_window_note(window):
+    """The composer's line about the channel's reply window, with the time left."""
+    if not window.can_reply or window.closes_at is None:
+        return window.reason
+    if window.tag:
+        left = _left(window.closes_at)
+        return f"Over 24 h since the customer wrote: sent as a human agent reply, {left} left."
+    return f"Reply window: {_left(window.closes_at)} left."

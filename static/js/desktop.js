@@ -1,0 +1,38 @@
+// Agent desktop: keep the conversation scrolled to the newest message, Ctrl+Enter sends,
+// and the reply-window countdown ticks.
+(function () {
+  const pane = () => document.getElementById("messages-pane");
+  let stickToBottom = true;
+
+  function scrollToBottom() {
+    const el = pane();
+    if (el) el.scrollTop = el.scrollHeight;
+  }
+  document.addEventListener("DOMContentLoaded", scrollToBottom);
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const el = pane();
+    if (el && event.detail.target === el) {
+      stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", () => { if (stickToBottom) scrollToBottom(); });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "reply-text") {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
+  function tick() {
+    const note = document.querySelector("[data-closes-at]");
+    if (!note || !note.dataset.closesAt) return;
+    const left = new Date(note.dataset.closesAt) - new Date();
+    if (left <= 0) { note.textContent = "The reply window has closed: reload to see what is possible now."; return; }
+    const hours = Math.floor(left / 3600000), minutes = Math.floor((left % 3600000) / 60000);
+    const days = Math.floor(hours / 24);
+    const span = days >= 1 ? `${days} d ${hours % 24} h` : `${hours} h ${minutes} min`;
+    note.textContent = note.textContent.replace(/\d+ d \d+ h|\d+ h \d+ min/, span);
+  }
+  setInterval(tick, 30000);
+})();
