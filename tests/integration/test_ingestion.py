@@ -12,8 +12,8 @@ from campaigns.services import webhook_path
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import new_mid, page_body, post_signed, text_item
 from tests.conftest import PAGE
-from tests.integration.conftest import wait_until
 from tests.messenger.conftest import load_payload
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PAGE_ID = PAGE["page_id"]

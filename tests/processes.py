@@ -1,4 +1,5 @@
-"""Real processes for integration tests: Celery workers, a web server, a private Redis.
+"""Real processes for integration and browser tests: Celery workers, a web server, a private
+Redis. A pytest plugin (see tests/conftest.py).
 
 They run with the test settings against the test database (a file for SQLite, the test
 database for PostgreSQL) and the session's fake Graph API, all handed over by environment.
@@ -18,7 +19,7 @@ from django.db import connection
 
 from tests.conftest import skip_or_fail
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "test-artifacts" / "logs"
 
 
@@ -96,6 +97,7 @@ def process_env(fake_graph, settings):
         DJANGO_SETTINGS_MODULE="config.settings_test",
         DATABASE_URL=database_url_of_tests(),
         TEST_GRAPH_API_URL=fake_graph.url,
+        TEST_MEDIA_ROOT=str(settings.MEDIA_ROOT),
         PYTHONUNBUFFERED="1",
     )
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
