@@ -119,3 +119,15 @@ def conversation_fingerprint(contact):
 def campaign_agents(contact):
     """Who a contact can be transferred to: the agents of its campaign."""
     return contact.entry_point.campaign.agents.filter(is_active=True).order_by("username")
+
+
+def entry_points_needing_attention(user):
+    """Entry points of the user's campaigns whose channel can't send replies (token invalid)."""
+    from campaigns.models import EntryPoint, FacebookPage
+
+    entry_points = EntryPoint.objects.filter(
+        facebook_page__token_status=FacebookPage.TokenStatus.INVALID
+    )
+    if not is_campaign_admin(user):
+        entry_points = entry_points.filter(campaign__in=user.campaigns.all())
+    return entry_points.select_related("campaign")

@@ -34,6 +34,7 @@ def _list_context(request):
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = selectors.waiting_count(request.user)
     return {
+        "broken_entry_points": selectors.entry_points_needing_attention(request.user),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
         "query": query,

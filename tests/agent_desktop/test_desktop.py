@@ -218,3 +218,22 @@ def test_an_agent_outside_the_campaign_cannot_be_transferred_to(
     agent_client.post(contact_url(contact, "action", "transfer"), {"to": other_campaign_agent.pk})
     contact.refresh_from_db()
     assert contact.assigned_to is None
+
+
+def test_a_page_whose_token_is_invalid_shows_a_banner(agent_client, make_contact, entry_point):
+    make_contact()
+    assert "token-banner" not in agent_client.get(DESKTOP).content.decode()
+    entry_point.facebook_page.token_status = "invalid"
+    entry_point.facebook_page.save()
+    html = agent_client.get(DESKTOP).content.decode()
+    assert "Facebook rejected its Page Access Token" in html
+    assert "Ask an admin to paste a new token" in html
+
+
+def test_the_queue_is_paginated(agent_client, make_contact):
+    for n in range(55):
+        make_contact(f"66{n:014d}", minutes_ago=n)
+    first = agent_client.get(DESKTOP).content.decode()
+    assert first.count('data-testid="contact-row"') == 50 and "Page 1 of 2" in first
+    second = agent_client.get(DESKTOP, {"page": 2}).content.decode()
+    assert second.count('data-testid="contact-row"') == 5
