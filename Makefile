@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-FAKE_GRAPH_PORT ?= 8765
 
 .PHONY: setup run test lint fmt clean
 
@@ -20,12 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	printf '%s\n' \
 	  '# Development settings made by `make setup`; see the settings table in README.md.' \
 	  'DEBUG=1' \
-	  '# The sandbox: Graph API calls go to the fake Graph API that `make run` starts.' \
-	  'GRAPH_API_URL=http://127.0.0.1:$(FAKE_GRAPH_PORT)/v25.0' > $@
+	  '# The sandbox: Graph API calls go to the fake Graph API the app serves itself.' \
+	  'GRAPH_API_URL=http://127.0.0.1:$(PORT)/sandbox/graph/v25.0' > $@
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput
-	PORT=$(PORT) FAKE_GRAPH_PORT=$(FAKE_GRAPH_PORT) scripts/run-dev.sh
+	PORT=$(PORT) scripts/run-dev.sh
 
 test: setup
 	scripts/run-tests.sh

@@ -10,6 +10,7 @@ from campaigns import selectors, services
 from campaigns.forms import MessengerCredentialsForm
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
+from messenger.health import check_page
 
 
 class IsCampaignAdmin(permissions.BasePermission):
@@ -156,6 +157,19 @@ class _EmptyPage:
         return []
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=["ok", "warn", "error", "unknown"])
+    detail = serializers.CharField()
+    fix = serializers.CharField()
+
+
+class HealthSerializer(serializers.Serializer):
+    checked_at = serializers.DateTimeField()
+    checks = HealthCheckSerializer(many=True)
+
+
 class EntryPointViewSet(viewsets.ModelViewSet):
     """Facebook Page entry points (admins only). Secrets are accepted, never returned."""
 
@@ -198,3 +212,10 @@ class EntryPointViewSet(viewsets.ModelViewSet):
                 "verify_token": page.verify_token,
             }
         )
+
+    @extend_schema(responses=HealthSerializer)
+    @action(detail=True, methods=["get"])
+    def health(self, request, pk=None):
+        """Setup health: token, app secret, permissions, webhook verified, page subscribed, last
+        event and last error; each ok / warn / error / unknown, with what to do."""
+        return Response(HealthSerializer(check_page(self.get_object().facebook_page)).data)

@@ -86,6 +86,11 @@ class FacebookPage(models.Model):
         max_length=16, choices=TokenStatus.choices, default=TokenStatus.UNCHECKED
     )
     credentials_checked_at = models.DateTimeField(null=True, blank=True)
+    # What Graph's debug_token said of the page token at its last check (messenger.health):
+    # when it expires (None with token_checked_at set: it never expires) and what it may do.
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_scopes = models.JSONField(default=list, blank=True)
+    token_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 

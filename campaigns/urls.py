@@ -15,6 +15,13 @@ urlpatterns = [
     ),
     path("entry-points/<int:pk>/", views.EntryPointPanelView.as_view(), name="entry_point"),
     path("entry-points/<int:pk>/webhook/", views.WebhookGenerateView.as_view(), name="webhook"),
+    path("entry-points/<int:pk>/deliveries/", views.DeliveryLogView.as_view(), name="deliveries"),
+    path("entry-points/<int:pk>/health/", views.HealthView.as_view(), name="health"),
+    path(
+        "entry-points/<int:pk>/deliveries/<int:delivery_id>/",
+        views.DeliveryDetailView.as_view(),
+        name="delivery",
+    ),
     path(
         "entry-points/<int:pk>/webhook/status/",
         views.WebhookStatusView.as_view(),

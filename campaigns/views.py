@@ -1,16 +1,24 @@
 """The campaign builder's pages. Thin: parse input, call one service, render."""
 
+from functools import wraps
+
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import CreateView, ListView, UpdateView
 
 from campaigns import selectors, services
+from campaigns.checklist import checklist
 from campaigns.forms import CampaignForm, EntryPointForm, MessengerCredentialsForm
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
+from messenger import delivery_log
+from messenger import health as setup_health
+from messenger.models import WebhookDelivery
 
 
 def home(request):
@@ -33,6 +41,19 @@ class AdminOnlyMixin(LoginRequiredMixin, UserPassesTestMixin):
         if self.request.user.is_authenticated:
             return render(self.request, "403.html", status=403)
         return super().handle_no_permission()
+
+
+def admin_only(view):
+    """The function-view form of AdminOnlyMixin."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not is_campaign_admin(request.user):
+            return render(request, "403.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class CampaignListView(AdminOnlyMixin, ListView):
@@ -192,3 +213,87 @@ class WebhookStatusView(AdminOnlyMixin, View):
         return render(
             request, "campaigns/partials/_webhook_card.html", _panel_context(request, entry_point)
         )
+
+
+class DeliveryLogView(AdminOnlyMixin, View):
+    """An entry point's recent webhook deliveries, newest first."""
+
+    def get(self, request, pk):
+        entry_point = _entry_point_or_404(pk)
+        status = request.GET.get("status", "")
+        deliveries = delivery_log.deliveries_of(entry_point.facebook_page, status=status)
+        page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "campaigns/delivery_log.html",
+            {
+                "entry_point": entry_point,
+                "campaign": entry_point.campaign,
+                "page_obj": page,
+                "status": status,
+                "statuses": WebhookDelivery.Status.choices,
+            },
+        )
+
+
+class DeliveryDetailView(AdminOnlyMixin, View):
+    def get(self, request, pk, delivery_id):
+        entry_point = _entry_point_or_404(pk)
+        delivery = get_object_or_404(
+            WebhookDelivery, pk=delivery_id, facebook_page=entry_point.facebook_page
+        )
+        return render(
+            request,
+            "campaigns/delivery_detail.html",
+            {
+                "entry_point": entry_point,
+                "campaign": entry_point.campaign,
+                "delivery": delivery,
+                **delivery_log.describe(delivery),
+            },
+        )
+
+    def post(self, request, pk, delivery_id):
+        """Replay: process the stored body again (idempotent: nothing is doubled)."""
+        entry_point = _entry_point_or_404(pk)
+        delivery = get_object_or_404(
+            WebhookDelivery, pk=delivery_id, facebook_page=entry_point.facebook_page
+        )
+        delivery_log.replay(delivery)
+        messages.success(request, f"Delivery {delivery.pk} queued to be processed again.")
+        return redirect("campaigns:delivery", pk=pk, delivery_id=delivery.pk)
+
+
+class HealthView(AdminOnlyMixin, View):
+    """The setup health card and checklist; loaded after the panel, as it asks Facebook."""
+
+    def get(self, request, pk):
+        entry_point = _entry_point_or_404(pk)
+        page = entry_point.facebook_page
+        health = setup_health.check_page(page)
+        return render(
+            request,
+            "campaigns/partials/_health.html",
+            _health_context(request, entry_point, health),
+        )
+
+    def post(self, request, pk):
+        """Connect automatically: set the app's webhook and subscribe the page (steps 8-9)."""
+        entry_point = _entry_point_or_404(pk)
+        page = entry_point.facebook_page
+        steps = setup_health.connect_automatically(page, services.webhook_url(page, request))
+        page.refresh_from_db()
+        health = setup_health.check_page(page)
+        context = _health_context(request, entry_point, health, steps=steps)
+        return render(request, "campaigns/partials/_health.html", context)
+
+
+def _health_context(request, entry_point, health, **extra):
+    return _panel_context(
+        request,
+        entry_point,
+        checks=health.checks,
+        checked_at=health.checked_at,
+        checklist=checklist(entry_point.facebook_page, health),
+        **extra,
+    )

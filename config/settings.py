@@ -146,6 +146,9 @@ FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=None) or _dev_de
 GRAPH_API_URL = env.str("GRAPH_API_URL", default="https://graph.facebook.com/v25.0").rstrip("/")
 GRAPH_API_TIMEOUT = env.float("GRAPH_API_TIMEOUT", default=10.0)
 WEBHOOK_PATH_PREFIX = "messenger"
+# The sandbox (a fake Graph API served at /sandbox/graph/ and a customer simulator) is on in
+# development and off in production. Point GRAPH_API_URL at <origin>/sandbox/graph/v25.0 to use it.
+SANDBOX = env.bool("SANDBOX", default=DEBUG)
 # Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
 # the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
 FACEBOOK_MEDIA_HOSTS = env.list(
@@ -207,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unsent-messages": {
         "task": "messenger.tasks.sweep_unsent_messages",
         "schedule": 60.0,
+    },
+    # Token lifecycle: validity, pages_messaging and expiry of every page's token, daily.
+    "check-all-tokens": {
+        "task": "messenger.tasks.check_all_tokens",
+        "schedule": 24 * 3600.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -25,3 +25,5 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]
+if settings.SANDBOX:  # the fake Graph API and the customer simulator; never in production
+    urlpatterns.append(path("sandbox/", include("messenger.sandbox.urls")))

@@ -70,6 +70,11 @@ class ProfileFieldsDenied(GraphError):
     """Some profile fields asked for need permissions the page does not have."""
 
 
+class CallbackVerificationFailed(GraphError):
+    """Setting an app's webhook failed because Facebook's verify handshake with the callback URL
+    did not succeed (code 2200): the URL is unreachable or did not echo the challenge."""
+
+
 class Transient(GraphError):
     """A temporary failure on Facebook's side (5xx, codes 1, 2, 1200)."""
 
@@ -90,6 +95,7 @@ TOKEN_CODES = {102, 190}
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80001, 80006}
 TRANSIENT_CODES = {1, 2, 1200}
 PERMISSION_CODES = {3, 10, 230} | set(range(200, 300))
+CALLBACK_VERIFICATION_CODE = 2200
 
 
 def error_from_graph(body, http_status):
@@ -113,6 +119,8 @@ def error_from_graph(body, http_status):
 def _error_class(code, subcode, http_status):
     if code in TOKEN_CODES:
         return TokenInvalid
+    if code == CALLBACK_VERIFICATION_CODE:
+        return CallbackVerificationFailed
     if (code, subcode) in {(10, 2018278), (10, 2018065)}:
         return OutsideWindow
     if code == 551 or (code, subcode) in {(100, 2018001), (10, 2018108)}:
@@ -134,6 +142,10 @@ def _error_class(code, subcode, http_status):
 
 def appsecret_proof(access_token, app_secret):
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+# Extra seconds for calls during which Facebook itself calls our webhook (its verify handshake).
+WEBHOOK_HANDSHAKE_ALLOWANCE = 10.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,12 @@ class GraphClient:
     def for_page(cls, facebook_page):
         """A client for a FacebookPage's token (raises SecretUnreadable if it can't be read)."""
         return cls(facebook_page.page_access_token, facebook_page.app_secret)
+
+    @classmethod
+    def for_app(cls, app_id, app_secret):
+        """A client with the app token `{app_id}|{app_secret}`, for calls about the app itself
+        (debug_token, the app's webhook subscription). Holds the secret: never log the token."""
+        return cls(f"{app_id}|{app_secret}", app_secret)
 
     def get_page_identity(self):
         """`GET /me` with a page token: which page the token belongs to."""
@@ -213,13 +231,56 @@ class GraphClient:
             raise GraphError("Graph accepted the upload but returned no attachment_id")
         return str(attachment_id)
 
-    def request(self, method, path, *, params=None, json=None, data=None, files=None):
+    def debug_token(self, input_token):
+        """`GET /debug_token` (with an app token): what Graph knows of `input_token`, Graph's
+        `data` object (`is_valid`, `app_id`, `type`, `scopes`, `expires_at` (0: never), …). An
+        invalid input token is an answer (`is_valid: false`), not an error."""
+        body = self.request("GET", "/debug_token", params={"input_token": input_token})
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise GraphError("Graph answered debug_token without a data object")
+        return data
+
+    def get_subscribed_apps(self, page_id):
+        """`GET /{page-id}/subscribed_apps` (page token): the apps that get the page's webhook
+        events, each `{"id", "name", "subscribed_fields", …}`; empty when none is."""
+        data = self.request("GET", f"/{page_id}/subscribed_apps").get("data")
+        return [app for app in data if isinstance(app, dict)] if isinstance(data, list) else []
+
+    def subscribe_page(self, page_id, fields):
+        """`POST /{page-id}/subscribed_apps` (page token): the token's app gets these fields of
+        the page's events. Needs pages_manage_metadata."""
+        data = self.request(
+            "POST", f"/{page_id}/subscribed_apps", data={"subscribed_fields": ",".join(fields)}
+        )
+        return data.get("success") is True
+
+    def subscribe_app_webhook(self, app_id, callback_url, verify_token, fields):
+        """`POST /{app-id}/subscriptions` (app token): set the app's Page webhook. Facebook
+        verifies the callback URL with the GET handshake before it answers, so this call waits
+        for our own webhook view; a failed handshake raises CallbackVerificationFailed."""
+        data = self.request(
+            "POST",
+            f"/{app_id}/subscriptions",
+            data={
+                "object": "page",
+                "callback_url": callback_url,
+                "verify_token": verify_token,
+                "fields": ",".join(fields),
+            },
+            # Facebook's answer includes its round trip to the callback URL.
+            timeout=self.timeout + WEBHOOK_HANDSHAKE_ALLOWANCE,
+        )
+        return data.get("success") is True
+
+    def request(self, method, path, *, params=None, json=None, data=None, files=None, timeout=None):
         """One Graph call; `json=` for a JSON body, or `data=`/`files=` for a form (multipart
         when `files` is given). Returns the JSON object Graph answered, or raises GraphError."""
         query = dict(params or {})
         query["access_token"] = self.access_token
         query["appsecret_proof"] = appsecret_proof(self.access_token, self.app_secret)
         url = f"{self.base_url}/{path.lstrip('/')}"
+        timeout = timeout or self.timeout
         try:
             response = _session.request(
                 method,
@@ -228,12 +289,12 @@ class GraphClient:
                 json=json,
                 data=data,
                 files=files,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except requests.ConnectTimeout:
-            raise Unreachable(f"no connection within {self.timeout:g} s") from None
+            raise Unreachable(f"no connection within {timeout:g} s") from None
         except requests.Timeout:
-            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
+            raise OutcomeUnknown(f"no answer within {timeout:g} s") from None
         except requests.ConnectionError as exc:
             # The exception text can include the URL with the token: never pass it on.
             if _never_connected(exc):

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from messenger import graph, outbound, services
+from messenger import graph, health, outbound, services
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +58,10 @@ def sweep_unsent_messages():
 def sweep_stale_deliveries():
     """Enqueue again the deliveries that were stored but not processed in time."""
     return services.sweep_stale_deliveries()
+
+
+@shared_task
+def check_all_tokens():
+    """Daily: ask Facebook about every page token (validity, expiry, scopes); an invalid one is
+    marked on its entry point. Returns counts: checked, warnings, failed."""
+    return health.check_all_tokens()

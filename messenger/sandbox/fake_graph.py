@@ -9,10 +9,19 @@ records every call, and can be told to fail or stall the next calls.
     settings.GRAPH_API_URL = fake.url
     fake.fail_next("190_463_token_expired")
 
+Without `start()` no socket is bound: a host application can serve it itself by passing each
+request to `handle()` (and `response_headers()`), with `public_origin` set to where it is
+mounted, e.g. `FakeGraphAPI(public_origin="http://localhost:8000/sandbox/graph")`.
+
 The Send API part simulates Messenger's rules: the 24-hour window (and 7 days with the
 HUMAN_AGENT tag) counted from `customer_wrote(psid)`, blocked people, apps in development mode
 that may only message people with a role, and Graph's parameter checks. Accepted sends are kept
 for inspection: `fake.sent_messages(psid)`.
+
+The set-up part answers `debug_token` (token validity, scopes and expiry, see `set_token` and
+`expire_token`), keeps the page's `subscribed_apps`, and sets an app's webhook through
+`POST /{app-id}/subscriptions` only after the same verify handshake with the callback URL that
+Facebook makes (a real GET to it).
 """
 
 import ast
@@ -33,6 +42,8 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
+
+import requests
 
 GRAPH_VERSION = "v25.0"
 # Graph's error bodies, as recorded in shared/messenger/payloads/70-87 (keyed by code_subcode_what).
@@ -91,6 +102,45 @@ ERROR_BODIES.update(
         "100_attachment_payload_missing": _invalid_parameter(
             "(#100) An attachment needs payload.url, payload.attachment_id or filedata"
         ),
+        # Set-up calls (subscriptions): parameters, permissions and the verify handshake.
+        "100_subscribed_fields_required": _invalid_parameter(
+            "(#100) The parameter subscribed_fields is required"
+        ),
+        "100_subscribed_fields_invalid": _invalid_parameter(
+            "(#100) Param subscribed_fields must be a list of page webhook fields"
+        ),
+        "100_input_token_required": _invalid_parameter(
+            "(#100) The parameter input_token is required"
+        ),
+        "100_subscription_params_required": _invalid_parameter(
+            "(#100) object, callback_url, verify_token and fields are required"
+        ),
+        "190_invalid_app_token": {
+            "error": {
+                "message": "Invalid OAuth access token signature.",
+                "type": "OAuthException",
+                "code": 190,
+                "fbtrace_id": "FakeGraph190",
+            }
+        },
+        "200_requires_pages_manage_metadata": {
+            "error": {
+                "message": "(#200) The permission pages_manage_metadata is required to manage "
+                "the page's app subscriptions",
+                "type": "OAuthException",
+                "code": 200,
+                "fbtrace_id": "FakeGraph200",
+            }
+        },
+        "2200_callback_verification_failed": {
+            "error": {
+                "message": "(#2200) callback verification failed: The URL couldn't be validated.",
+                "type": "OAuthException",
+                "code": 2200,
+                "is_transient": False,
+                "fbtrace_id": "FakeGraph2200",
+            }
+        },
     }
 )
 
@@ -102,6 +152,34 @@ STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 MAX_TEXT_LENGTH = 1999  # Graph: text "< 2000 characters"
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+# What a page token made in the app's Messenger settings is granted (payload 97).
+DEFAULT_SCOPES = (
+    "pages_show_list",
+    "pages_messaging",
+    "pages_manage_metadata",
+    "pages_read_engagement",
+    "public_profile",
+)
+# Fields an app can take of a page's webhook events (Messenger's, and a few others).
+PAGE_WEBHOOK_FIELDS = frozenset(
+    {
+        "messages",
+        "message_deliveries",
+        "message_reads",
+        "message_echoes",
+        "message_reactions",
+        "message_edits",
+        "messaging_postbacks",
+        "messaging_optins",
+        "messaging_referrals",
+        "messaging_handovers",
+        "messaging_policy_enforcement",
+        "messaging_account_linking",
+        "standby",
+        "feed",
+    }
+)
+CALLBACK_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -115,6 +193,25 @@ class FakePage:
     denied_profile_fields: frozenset = frozenset()
     # An app in development mode may only message people with a role on it (`add_role`).
     app_live: bool = True
+    app_name: str = "Acme Agent Desk"
+    # What debug_token says of the token; calls with an invalid or expired token fail with 190.
+    scopes: tuple = DEFAULT_SCOPES
+    expires_at: int = 0  # epoch seconds; 0: never expires
+    valid: bool = True
+    issued_at: int = field(default_factory=lambda: int(time.time()) - 86400)
+
+    @property
+    def expired(self):
+        return bool(self.expires_at) and self.expires_at <= time.time()
+
+
+@dataclass(frozen=True)
+class FakeApp:
+    """The caller of a request made with an app token `{app_id}|{app_secret}`."""
+
+    app_id: str
+    app_secret: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -187,35 +284,60 @@ class _State:
     sent: list = field(default_factory=list)  # accepted Send API messages
     sender_actions: list = field(default_factory=list)
     uploads: dict = field(default_factory=dict)  # attachment_id -> upload record
+    page_subscriptions: dict = field(default_factory=dict)  # page_id -> {app_id: [fields]}
+    app_subscriptions: dict = field(default_factory=dict)  # app_id -> {object: subscription}
 
 
 class GraphRequestError(Exception):
-    def __init__(self, error_key, http_status=400):
+    def __init__(self, error_key, http_status=400, *, detail=""):
         self.error_key = error_key
         self.http_status = http_status
+        self.detail = detail  # appended to the catalogue's message
+
+    def body(self):
+        body = ERROR_BODIES[self.error_key]
+        if not self.detail:
+            return body
+        error = body["error"]
+        return {"error": {**error, "message": f"{error['message']} {self.detail}"}}
 
 
 class FakeGraphAPI:
-    def __init__(self, host="127.0.0.1", port=0):
+    def __init__(self, host="127.0.0.1", port=0, *, public_origin=None):
+        """`public_origin`: where the fake is reachable when a host application serves it
+        through `handle()` (e.g. `http://localhost:8000/sandbox/graph`); by default, the
+        address of the server `start()` binds on `host`:`port`."""
         self._state = _State()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._address = (host, port)
+        self._public_origin = public_origin.rstrip("/") if public_origin else None
+        self._server = None
         self._thread = None
         self._ids = itertools.count(1)  # never reset: ids stay unique across tests
+        self.callback_timeout = CALLBACK_TIMEOUT_SECONDS  # the verify handshake's wait
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self):
+        """Serve on a thread of this process (binds the socket now)."""
+        self._server = ThreadingHTTPServer(self._address, _make_handler(self))
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def stop(self):
+        if self._server is None:
+            return
         self._server.shutdown()
         self._server.server_close()
+        self._server = None
 
     @property
     def origin(self):
+        if self._public_origin:
+            return self._public_origin
+        if self._server is None:
+            raise RuntimeError("the fake Graph API is not started and has no public_origin")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -239,7 +361,12 @@ class FakeGraphAPI:
         app_secret,
         denied_profile_fields=(),
         app_live=True,
+        app_name="Acme Agent Desk",
+        scopes=DEFAULT_SCOPES,
+        expires_at=0,
     ):
+        """A page, its token and its app. `scopes` and `expires_at` (epoch seconds or an aware
+        datetime; 0: never) are what debug_token says of the token (see `set_token`)."""
         page = FakePage(
             page_id,
             name,
@@ -248,10 +375,51 @@ class FakeGraphAPI:
             app_secret,
             frozenset(denied_profile_fields),
             app_live=app_live,
+            app_name=app_name,
+            scopes=tuple(scopes),
+            expires_at=_epoch(expires_at),
         )
         with self._lock:
             self._state.pages[access_token] = page
         return page
+
+    def set_token(self, access_token, *, scopes=None, expires_at=None, valid=True):
+        """Change what Graph knows of a page token: its scopes, its expiry (epoch seconds or
+        an aware datetime; 0: never) and whether it is valid at all (revoked: `valid=False`)."""
+        with self._lock:
+            page = self._state.pages[access_token]
+            if scopes is not None:
+                page.scopes = tuple(scopes)
+            if expires_at is not None:
+                page.expires_at = _epoch(expires_at)
+            page.valid = valid
+
+    def expire_token(self, access_token):
+        """The token's session has expired: calls with it fail with 190/463, and debug_token
+        says `is_valid: false`."""
+        self.set_token(access_token, expires_at=int(time.time()) - 60)
+
+    def set_page_subscription(self, page_id, fields, *, app_id=None):
+        """The app (default: the page's own) gets these fields of the page's events; an empty
+        `fields` unsubscribes it."""
+        app_id = app_id or self._app_of_page(page_id).app_id
+        with self._lock:
+            apps = self._state.page_subscriptions.setdefault(page_id, {})
+            if fields:
+                apps[app_id] = list(fields)
+            else:
+                apps.pop(app_id, None)
+
+    def page_subscriptions(self, page_id):
+        """`{app_id: [fields]}` of the apps subscribed to the page's events."""
+        with self._lock:
+            return {a: list(f) for a, f in self._state.page_subscriptions.get(page_id, {}).items()}
+
+    def app_subscriptions(self, app_id):
+        """The app's webhooks set through `POST /{app-id}/subscriptions`: dicts with object,
+        callback_url, fields and at (the verify token is not kept)."""
+        with self._lock:
+            return [dict(s) for s in self._state.app_subscriptions.get(app_id, {}).values()]
 
     def add_profile(self, psid, **fields):
         """A known person; `add_profile(psid, none=True)` is one with no profile (2018218)."""
@@ -296,6 +464,13 @@ class FakeGraphAPI:
         with self._lock:
             return [dict(u) for u in self._state.uploads.values()]
 
+    def _app_of_page(self, page_id):
+        with self._lock:
+            page = next((p for p in self._state.pages.values() if p.page_id == page_id), None)
+        if page is None:
+            raise KeyError(f"unknown page {page_id!r}: add_page() it first")
+        return page
+
     def profile_pic_url(self, psid):
         return f"{self.origin}/pics/{psid}.png"
 
@@ -334,7 +509,9 @@ class FakeGraphAPI:
         return None
 
     def handle(self, method, raw_path, body_bytes, content_type):
-        """Returns (http_status, json_body). Runs on the server's request threads."""
+        """One request: `raw_path` is the path and query below the origin (`/v25.0/me?…`,
+        `/pics/1.png`). Returns (http_status, body): bytes for a picture, else a JSON-able dict
+        (see `response_headers`). Runs on the server's request threads, or the host's."""
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         body = _parse_body(body_bytes, content_type)
@@ -356,38 +533,200 @@ class FakeGraphAPI:
                 return failure.http_status, {"error_html": "Bad Gateway"}
             return failure.http_status, ERROR_BODIES[failure.error]
         try:
-            page = self._authenticate(query)
-            return 200, self._route(method, path, query, body, page)
+            caller = self._authenticate(query)
+            return 200, self._route(method, path, query, body, caller)
         except GraphRequestError as exc:
-            return exc.http_status, ERROR_BODIES[exc.error_key]
+            return exc.http_status, exc.body()
 
     def _authenticate(self, query):
+        """The page (page token) or the app (app token `{app_id}|{app_secret}`) calling."""
+        token = query.get("access_token", "")
         with self._lock:
-            page = self._state.pages.get(query.get("access_token", ""))
-        if page is None:
-            raise GraphRequestError("190_invalid_token")
+            page = self._state.pages.get(token)
+        caller = page or self._app_for_token(token)
         proof = query.get("appsecret_proof")
         if proof is not None:
-            expected = hmac.new(
-                page.app_secret.encode(), page.access_token.encode(), hashlib.sha256
-            ).hexdigest()
-            if not hmac.compare_digest(proof, expected):
+            expected = hmac.new(caller.app_secret.encode(), token.encode(), hashlib.sha256)
+            if not hmac.compare_digest(proof, expected.hexdigest()):
                 raise GraphRequestError("100_invalid_appsecret_proof")
-        return page
+        if page is not None and page.expired:
+            raise GraphRequestError("190_463_token_expired")
+        if page is not None and not page.valid:
+            raise GraphRequestError("190_460_password_changed")
+        return caller
 
-    def _route(self, method, path, query, body, page):
+    def _app_for_token(self, token):
+        app_id, bar, app_secret = token.partition("|")
+        with self._lock:
+            apps = [p for p in self._state.pages.values() if p.app_id == app_id]
+        if not bar or not apps:
+            raise GraphRequestError("190_invalid_token")
+        for page in apps:
+            if hmac.compare_digest(page.app_secret.encode(), app_secret.encode()):
+                return FakeApp(app_id, page.app_secret, page.app_name)
+        raise GraphRequestError("190_invalid_app_token")
+
+    def _route(self, method, path, query, body, caller):
+        params = {**query, **(body if isinstance(body, dict) else {})}
+        if method == "GET" and path == "/debug_token":
+            return self._debug_token(query)
+        if isinstance(caller, FakeApp):
+            return self._route_app(method, path, query, params, caller)
+        page = caller
         if method == "GET" and path == "/me":
             return _select_fields({"id": page.page_id, "name": page.name}, query)
         if method == "GET" and path.count("/") == 1 and path[1:].isdigit():
             return self._profile(path[1:], query, page)
         node, _, edge = path.strip("/").partition("/")
+        if node in {"me", page.page_id} and edge == "subscribed_apps":
+            return self._subscribed_apps(method, page, params)
         if method == "POST" and node in {"me", page.page_id}:
-            params = {**query, **(body if isinstance(body, dict) else {})}
             if edge == "messages":
                 return self._send(page, params)
             if edge == "message_attachments":
                 return self._upload(page, params)
         return _unsupported(method, path)
+
+    def _route_app(self, method, path, query, params, app):
+        if method == "GET" and path == "/me":
+            return _select_fields({"id": app.app_id, "name": app.name}, query)
+        if path.strip("/") == f"{app.app_id}/subscriptions":
+            if method == "POST":
+                return self._subscribe_app(app, params)
+            if method == "GET":
+                return self._app_subscriptions_answer(app)
+        return _unsupported(method, path)
+
+    # --- Set-up: token checks and subscriptions --------------------------------------------------
+    def _debug_token(self, query):
+        input_token = query.get("input_token")
+        if not input_token:
+            raise GraphRequestError("100_input_token_required")
+        with self._lock:
+            page = self._state.pages.get(input_token)
+        if page is None:
+            error = {"code": 190, "message": "Invalid OAuth access token - Cannot parse it"}
+            return {"data": {"error": error, "is_valid": False, "scopes": []}}
+        data = {
+            "app_id": page.app_id,
+            "type": "PAGE",
+            "application": page.app_name,
+            "data_access_expires_at": int(time.time()) + 90 * 86400,
+            "expires_at": page.expires_at,
+            "is_valid": page.valid and not page.expired,
+            "issued_at": page.issued_at,
+            "profile_id": page.page_id,
+            "scopes": list(page.scopes),
+            "granular_scopes": [
+                {"scope": scope, "target_ids": [page.page_id]}
+                for scope in page.scopes
+                if scope.startswith("pages_")
+            ],
+            "user_id": "10212345678901234",
+        }
+        if not data["is_valid"]:
+            # Payload 98: an invalid token's answer says why, and has no granular scopes.
+            reason = "190_463_token_expired" if page.expired else "190_460_password_changed"
+            error = ERROR_BODIES[reason]["error"]
+            del data["granular_scopes"], data["data_access_expires_at"]
+            data["error"] = {
+                "code": error["code"],
+                "message": error["message"],
+                "subcode": error["error_subcode"],
+            }
+        return {"data": data}
+
+    def _subscribed_apps(self, method, page, params):
+        if method == "GET":
+            with self._lock:
+                apps = dict(self._state.page_subscriptions.get(page.page_id, {}))
+            return {"data": [self._app_entry(app_id, fields) for app_id, fields in apps.items()]}
+        if "pages_manage_metadata" not in page.scopes:
+            raise GraphRequestError("200_requires_pages_manage_metadata")
+        if method == "POST":
+            raw = params.get("subscribed_fields")
+            if not raw:
+                raise GraphRequestError("100_subscribed_fields_required")
+            self.set_page_subscription(page.page_id, _fields(raw), app_id=page.app_id)
+            return {"success": True}
+        if method == "DELETE":
+            self.set_page_subscription(page.page_id, [], app_id=page.app_id)
+            return {"success": True}
+        return _unsupported(method, f"/{page.page_id}/subscribed_apps")
+
+    def _app_entry(self, app_id, fields):
+        with self._lock:
+            page = next((p for p in self._state.pages.values() if p.app_id == app_id), None)
+        return {
+            "category": "Business",
+            "link": "https://desk.example.com/",
+            "name": page.app_name if page else f"App {app_id}",
+            "id": app_id,
+            "subscribed_fields": list(fields),
+        }
+
+    def _subscribe_app(self, app, params):
+        required = ("object", "callback_url", "verify_token", "fields")
+        if not all(isinstance(params.get(name), str) and params[name] for name in required):
+            raise GraphRequestError("100_subscription_params_required")
+        fields = _fields(params["fields"])
+        problem = self._verify_callback(params["callback_url"], params["verify_token"])
+        if problem:
+            raise GraphRequestError("2200_callback_verification_failed", detail=problem)
+        subscription = {
+            "object": params["object"],
+            "callback_url": params["callback_url"],
+            "fields": fields,
+            "at": _now(),
+        }
+        with self._lock:
+            self._state.app_subscriptions.setdefault(app.app_id, {})[params["object"]] = (
+                subscription
+            )
+        return {"success": True}
+
+    def _verify_callback(self, callback_url, verify_token):
+        """Facebook's verify handshake: GET the callback URL, expect 200 and the challenge.
+        Returns what went wrong, or "" when it succeeded."""
+        challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
+        try:
+            response = requests.get(
+                callback_url,
+                params={
+                    "hub.mode": "subscribe",
+                    "hub.challenge": challenge,
+                    "hub.verify_token": verify_token,
+                },
+                timeout=self.callback_timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            return f"Could not connect to the callback URL ({type(exc).__name__})."
+        if response.status_code != 200:
+            return (
+                "Callback verification failed with the following errors: "
+                f"HTTP Status Code = {response.status_code}; HTTP Message = {response.reason}"
+            )
+        if response.text != challenge:
+            received = response.text[:40]
+            return f'Response does not match challenge, expected value="{challenge}", ' + (
+                f'received="{received}"'
+            )
+        return ""
+
+    def _app_subscriptions_answer(self, app):
+        subscriptions = self.app_subscriptions(app.app_id)
+        return {
+            "data": [
+                {
+                    "object": s["object"],
+                    "callback_url": s["callback_url"],
+                    "active": True,
+                    "fields": [{"name": f, "version": GRAPH_VERSION} for f in s["fields"]],
+                }
+                for s in subscriptions
+            ]
+        }
 
     # --- Send API ------------------------------------------------------------------------------
     def _send(self, page, params):
@@ -421,6 +760,8 @@ class FakeGraphAPI:
             raise GraphRequestError("100_2018034_empty_message")
         if "text" in message and "attachment" in message:
             raise GraphRequestError("100_text_and_attachment")
+        if "pages_messaging" not in page.scopes:
+            raise GraphRequestError("230_requires_pages_messaging")
         answer = {}
         if "text" in message:
             text = message["text"]
@@ -551,6 +892,19 @@ def _now():
     return datetime.now(UTC)
 
 
+def _epoch(when):
+    """Epoch seconds from an aware datetime or a number (0 stays 0: never)."""
+    return int(when.timestamp()) if isinstance(when, datetime) else int(when or 0)
+
+
+def _fields(raw):
+    """A comma list of page webhook fields; Graph refuses a name it does not know."""
+    fields = [f.strip() for f in raw.split(",") if f.strip()]
+    if not fields or not set(fields) <= PAGE_WEBHOOK_FIELDS:
+        raise GraphRequestError("100_subscribed_fields_invalid")
+    return fields
+
+
 def _json_object(value):
     """A Send API parameter: an object in a JSON body, or a JSON string in a form (the docs'
     curl samples even use single quotes, which Graph accepts)."""
@@ -633,6 +987,25 @@ def _parse_multipart(body_bytes, content_type):
     return fields
 
 
+def response_headers(status, payload):
+    """The headers Graph sends with one of `FakeGraphAPI.handle()`'s answers."""
+    is_image = isinstance(payload, bytes)
+    headers = {
+        "Content-Type": "image/png" if is_image else "application/json; charset=UTF-8",
+        "facebook-api-version": GRAPH_VERSION,
+    }
+    if not is_image and status == 400 and payload.get("error", {}).get("code") == 190:
+        headers["WWW-Authenticate"] = (
+            'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."'
+        )
+    return headers
+
+
+def response_bytes(payload):
+    """The body of one of `FakeGraphAPI.handle()`'s answers, as sent."""
+    return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+
+
 def _make_handler(fake):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -643,19 +1016,11 @@ def _make_handler(fake):
             status, payload = fake.handle(
                 self.command, self.path, body, self.headers.get("Content-Type", "")
             )
-            is_image = isinstance(payload, bytes)
-            data = payload if is_image else json.dumps(payload).encode()
+            data = response_bytes(payload)
             self.send_response(status)
-            self.send_header(
-                "Content-Type", "image/png" if is_image else "application/json; charset=UTF-8"
-            )
+            for name, value in response_headers(status, payload).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("facebook-api-version", GRAPH_VERSION)
-            if not is_image and status == 400 and payload.get("error", {}).get("code") == 190:
-                self.send_header(
-                    "WWW-Authenticate",
-                    'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."',
-                )
             self.end_headers()
             # The client may have given up (a timeout test): nothing to tell it then.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

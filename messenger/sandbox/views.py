@@ -1,0 +1,130 @@
+"""The sandbox's pages: the fake Graph API served by the app, and the customer simulator.
+
+Mounted only when settings.SANDBOX is on (development and the demo; never in production).
+"""
+
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from campaigns.models import EntryPoint
+from campaigns.services import webhook_path
+from campaigns.views import admin_only
+from messenger.sandbox import simulator
+from messenger.sandbox.fake_graph import response_headers
+
+GRAPH_PREFIX = "/sandbox/graph"
+
+
+@csrf_exempt
+def graph_api(request, path):
+    """Facebook's Graph API, as the sandbox's fake answers it."""
+    raw_path = request.get_full_path()[len(GRAPH_PREFIX) :]
+    status, payload = simulator.sandbox_graph().handle(
+        request.method, raw_path, request.body, request.content_type or ""
+    )
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    response = HttpResponse(body, status=status)
+    for name, value in response_headers(status, payload).items():
+        response[name] = value
+    return response
+
+
+def _pages():
+    return (
+        EntryPoint.objects.filter(kind=EntryPoint.Kind.FACEBOOK_PAGE)
+        .select_related("campaign", "facebook_page")
+        .order_by("campaign__name", "name")
+    )
+
+
+@admin_only
+def simulator_home(request):
+    error = ""
+    if request.method == "POST":
+        first_name = request.POST.get("first_name", "").strip()
+        if not first_name:
+            error = "Give the customer a first name."
+        else:
+            customer = simulator.make_customer(
+                first_name=first_name[:40],
+                last_name=request.POST.get("last_name", "")[:40],
+                locale=request.POST.get("locale", "en_US")[:10],
+            )
+            entry_point = request.POST.get("entry_point", "")
+            if entry_point.isdigit():
+                return redirect("sandbox:chat", entry_point=entry_point, psid=customer.psid)
+            return redirect(f"{reverse('sandbox:simulator')}?entry_point={entry_point}")
+    selected = request.GET.get("entry_point") or request.POST.get("entry_point", "")
+    return render(
+        request,
+        "sandbox/simulator.html",
+        {
+            "entry_points": _pages(),
+            "selected": int(selected) if selected.isdigit() else None,
+            "customers": simulator.customers(),
+            "error": error,
+            "locales": ["en_US", "de_DE", "fr_FR", "es_ES", "pt_BR", "ja_JP"],
+        },
+        status=400 if error else 200,
+    )
+
+
+def _chat_context(request, entry_point_id, psid):
+    entry_point = get_object_or_404(_pages(), pk=entry_point_id)
+    customer = simulator.customer(psid)
+    if customer is None:
+        raise Http404("No such simulated customer (the sandbox forgets them on restart)")
+    return {
+        "entry_point": entry_point,
+        "page": entry_point.facebook_page,
+        "customer": customer,
+        "webhook_url": request.build_absolute_uri(webhook_path(entry_point.facebook_page))
+        if entry_point.facebook_page.has_webhook
+        else "",
+    }
+
+
+@admin_only
+def simulator_chat(request, entry_point, psid):
+    context = _chat_context(request, entry_point, psid)
+    if request.method == "POST":
+        try:
+            if not context["webhook_url"]:
+                raise simulator.SimulatorError("Press Get Webhook on this entry point first.")
+            simulator.send(
+                page=context["page"],
+                webhook_url=context["webhook_url"],
+                customer=context["customer"],
+                kind=request.POST.get("kind", "text"),
+                text=request.POST.get("text", "").strip()[:2000],
+            )
+        except simulator.SimulatorError as exc:
+            context["error"] = str(exc)
+        else:
+            if request.headers.get("HX-Request"):
+                return _thread(request, context)
+            return redirect("sandbox:chat", entry_point=entry_point, psid=psid)
+    return _thread(request, context, template="sandbox/chat.html")
+
+
+@admin_only
+def simulator_thread(request, entry_point, psid):
+    return _thread(request, _chat_context(request, entry_point, psid))
+
+
+def _thread(request, context, template="sandbox/partials/_thread.html"):
+    if context["webhook_url"] and not context.get("error"):
+        try:
+            context["lines"] = simulator.thread(
+                page=context["page"],
+                webhook_url=context["webhook_url"],
+                customer=context["customer"],
+            )
+        except simulator.SimulatorError as exc:
+            context["error"] = str(exc)
+    context.setdefault("lines", list(context["customer"].lines))
+    return render(request, template, context, status=400 if context.get("error") else 200)

@@ -1,0 +1,113 @@
+"""The sandbox: the fake Graph API served by the app itself, and the customer simulator."""
+
+import importlib
+
+import pytest
+from django.urls import NoReverseMatch, clear_url_caches, reverse
+
+from agent_desktop import services as desktop
+from agent_desktop.models import Contact
+from campaigns import services as builder
+from messenger import outbound, services
+from messenger.models import WebhookDelivery
+from messenger.sandbox import simulator
+from messenger.sandbox.demo import DEMO_PAGE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
+    return simulator.sandbox_graph()
+
+
+@pytest.fixture
+def demo_page(sandbox, campaign):
+    entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
+    page = entry_point.facebook_page
+    check = builder.facebook_page_save_credentials(
+        page=page,
+        app_id=DEMO_PAGE["app_id"],
+        app_secret=DEMO_PAGE["app_secret"],
+        page_access_token=DEMO_PAGE["access_token"],
+    )
+    assert check.ok, check.message  # checked against the app's own /sandbox/graph/
+    builder.facebook_page_generate_webhook(page=page)
+    return page
+
+
+def process_all():
+    for delivery in WebhookDelivery.objects.filter(status="received"):
+        services.process_delivery(delivery.pk)
+
+
+def test_the_app_serves_the_fake_graph_api_for_the_demo_page(demo_page, sandbox):
+    assert demo_page.page_name == DEMO_PAGE["name"]
+    assert sandbox.calls_to("GET", "/me")
+
+
+def test_a_simulated_customer_chats_with_an_agent_end_to_end(
+    admin_client, live_server, demo_page, sandbox, agent
+):
+    response = admin_client.post(
+        reverse("sandbox:simulator"),
+        {
+            "first_name": "Maria",
+            "last_name": "Schmidt",
+            "locale": "de_DE",
+            "entry_point": demo_page.entry_point_id,
+        },
+    )
+    (customer,) = simulator.customers()
+    chat = reverse("sandbox:chat", args=[demo_page.entry_point_id, customer.psid])
+    assert response["Location"] == chat
+    # The simulator posts to the webhook URL of the host it is served from: the live server.
+    admin_client.defaults["HTTP_HOST"] = live_server.url.removeprefix("http://")
+
+    for kind, text in [
+        ("text", "Hello, anyone there?"),
+        ("image", ""),
+        ("location", ""),
+        ("postback", "Talk to an agent"),
+    ]:
+        assert admin_client.post(chat, {"kind": kind, "text": text}).status_code == 302
+    assert WebhookDelivery.objects.count() == 4  # posted, signed, to the real webhook URL
+    process_all()
+    contact = Contact.objects.get(external_id=customer.psid)
+    kinds = list(contact.messages.values_list("kind", flat=True))
+    assert kinds == ["text", "attachment", "attachment", "postback"]
+    services.fetch_profile(contact.pk)
+    contact.refresh_from_db()
+    assert contact.name == "Maria Schmidt" and contact.locale == "de_DE"
+
+    (reply,) = desktop.reply_send(contact=contact, agent=agent, text="Hi Maria!")
+    outbound.send_message(reply.pk)
+    thread = admin_client.get(
+        reverse("sandbox:thread", args=[demo_page.entry_point_id, customer.psid])
+    )
+    assert "Hi Maria!" in thread.content.decode()  # the simulator shows the reply …
+    process_all()  # … and sent the delivery and read events back
+    reply.refresh_from_db()
+    assert reply.status == "read"
+
+
+def test_the_simulator_is_for_admins_only(agent_client, sandbox):
+    assert agent_client.get(reverse("sandbox:simulator")).status_code == 403
+
+
+def test_the_sandbox_is_unreachable_when_off(client, settings):
+    import config.urls
+
+    settings.SANDBOX = False
+    try:
+        clear_url_caches()
+        importlib.reload(config.urls)
+        with pytest.raises(NoReverseMatch):
+            reverse("sandbox:simulator")
+        assert client.get("/sandbox/graph/v25.0/me").status_code == 404
+        assert client.get("/sandbox/simulator/").status_code == 404
+    finally:
+        settings.SANDBOX = True
+        importlib.reload(config.urls)
+        clear_url_caches()
