@@ -15,7 +15,7 @@ for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
   sleep 0.2
 done
-$BIN/python manage.py seed_demo
+$BIN/python manage.py seed_demo --base-url "http://127.0.0.1:$PORT"
 echo
 echo "Campaign Builder: http://127.0.0.1:$PORT/  (Ctrl+C stops it)"
 wait

@@ -11,6 +11,7 @@ from django.db import transaction
 from campaigns import services
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import ADMIN_GROUP
+from messenger.health import connect_automatically
 from messenger.sandbox.demo import DEMO_PAGE
 
 DEMO_USERS = {
@@ -22,7 +23,15 @@ DEMO_USERS = {
 class Command(BaseCommand):
     help = "Create (once) the demo admin, demo agent and demo campaign; print the logins."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="Where the app runs (e.g. http://127.0.0.1:8000): the sandbox then connects the "
+            "demo page's webhook automatically, as Facebook would.",
+        )
+
+    def handle(self, *args, base_url, **options):
         passwords_file = Path(settings.VAR_DIR) / "demo-logins.txt"
         passwords = _read_passwords(passwords_file)
         with transaction.atomic():
@@ -32,7 +41,12 @@ class Command(BaseCommand):
         passwords_file.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
         passwords_file.chmod(0o600)
 
-        check = services.facebook_page_check_credentials(page=entry_point.facebook_page)
+        page = entry_point.facebook_page
+        check = services.facebook_page_check_credentials(page=page)
+        if check.ok and base_url and not page.webhook_verified_at:
+            steps = connect_automatically(page, base_url.rstrip("/") + services.webhook_path(page))
+            if not all(step.ok for step in steps):
+                check = services.CredentialCheck(False, steps[-1].detail)
         self.stdout.write("")
         self.stdout.write("Demo logins (also in var/demo-logins.txt):")
         for username, password in passwords.items():
