@@ -33,6 +33,14 @@ def sandbox_graph():
         return _fake
 
 
+def reset():
+    """Forget the sandbox's state: its fake Graph API and the simulated customers."""
+    global _fake
+    with _lock:
+        _fake = None
+        _customers.clear()
+
+
 @dataclass
 class Line:
     """One bubble of the customer's thread."""

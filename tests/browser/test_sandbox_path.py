@@ -18,7 +18,7 @@ def demo(live_server, settings, process_env, start_worker, tmp_path):
     """The demo data and the in-app sandbox, as `make run` sets them up."""
     settings.VAR_DIR = tmp_path  # the demo logins file of this test, not of `make run`
     settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.sandbox_graph()  # fresh, at this server's address
+    simulator.reset()  # a fresh sandbox, at this server's address
     call_command("seed_demo", base_url=live_server.url)
     process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
     start_worker(beat=False)

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def sandbox(live_server, settings):
     settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
+    simulator.reset()
     return simulator.sandbox_graph()
 
 
