@@ -128,6 +128,15 @@ class FacebookPage(models.Model):
         return bool(self.app_id and self.app_secret_is_set and self.page_access_token_is_set)
 
     @property
+    def token_expires_soon(self):
+        """Within a week (the daily token check stores the expiry): time to paste a new one."""
+        from datetime import timedelta
+
+        return bool(
+            self.token_expires_at and self.token_expires_at - timezone.now() < timedelta(days=7)
+        )
+
+    @property
     def has_webhook(self):
         return bool(self.webhook_key)
 

@@ -278,3 +278,17 @@ def test_a_wrong_password_is_shown_on_the_login_form(client, agent):
     response = client.post("/login/", {"username": "alex", "password": "nope"})
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_a_token_that_expires_within_a_week_is_flagged_in_the_builder(admin_client, connected_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    connected_page.token_checked_at = timezone.now()
+    connected_page.token_expires_at = timezone.now() + timedelta(days=3)
+    connected_page.save()
+    html = admin_client.get(panel_url(connected_page.entry_point)).content.decode()
+    assert "Token expires" in html and "paste a new token before then" in html
+    campaign_page = admin_client.get(connected_page.entry_point.campaign.get_absolute_url())
+    assert "Token expires" in campaign_page.content.decode()
