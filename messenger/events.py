@@ -287,10 +287,15 @@ def _attachments(value):
         # v6.0+ puts url/title in the payload; older fallbacks and templates on the attachment.
         yield Attachment(
             type=_string(raw.get("type")) or "unknown",
-            url=_string(payload.get("url")) or _string(raw.get("url")),
+            url=_web_url(_string(payload.get("url")) or _string(raw.get("url"))),
             title=_string(payload.get("title")) or _string(raw.get("title")),
             payload=payload,
         )
+
+
+def _web_url(url):
+    """Only http(s) links reach the desktop's src and href attributes (no javascript: or data:)."""
+    return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 def _time(value):

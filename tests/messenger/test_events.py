@@ -222,3 +222,12 @@ def test_mutated_bodies_never_raise_anything_but_payload_error(sample, mutations
 def test_random_json_never_raises_anything_but_payload_error(value):
     with contextlib.suppress(ev.PayloadError):
         ev.parse_body(value)
+
+
+def test_attachment_links_that_are_not_web_urls_are_dropped():
+    body = load_payload("10")
+    body["entry"][0]["messaging"][0]["message"]["attachments"][0]["payload"]["url"] = (
+        "javascript:alert(document.cookie)"
+    )
+    (attachment,) = ev.parse_body(body).events[0].attachments
+    assert attachment.url == "" and attachment.title == "Blue Widget - Example Store"
