@@ -237,3 +237,15 @@ def test_the_queue_is_paginated(agent_client, make_contact):
     assert first.count('data-testid="contact-row"') == 50 and "Page 1 of 2" in first
     second = agent_client.get(DESKTOP, {"page": 2}).content.decode()
     assert second.count('data-testid="contact-row"') == 5
+
+
+def test_refresh_profile_asks_the_channel_again(
+    agent_client, make_contact, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    contact = make_contact(first_name="Old", profile_fetched_at=timezone.now())
+    response = agent_client.post(contact_url(contact, "refresh_profile"), follow=True)
+    assert "Asking Facebook for the latest profile" in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.profile_fetched_at is None  # due again: the fetch task will run
