@@ -239,9 +239,7 @@ def test_the_queue_is_paginated(agent_client, make_contact):
     assert second.count('data-testid="contact-row"') == 5
 
 
-def test_refresh_profile_asks_the_channel_again(
-    agent_client, make_contact, django_capture_on_commit_callbacks
-):
+def test_refresh_profile_asks_the_channel_again(agent_client, make_contact):
     from django.utils import timezone
 
     contact = make_contact(first_name="Old", profile_fetched_at=timezone.now())
