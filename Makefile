@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt clean
+.PHONY: setup run test lint fmt clean bench
 
 setup: $(VENV)/.installed .env
 
@@ -28,6 +28,11 @@ run: setup
 
 test: setup
 	scripts/run-tests.sh
+
+# Benchmark on the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, the fake Graph API);
+# prints the figures beside their targets and writes bench/results/latest.json. About 3 minutes.
+bench: setup
+	$(BIN)/python bench/run.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """REST API of the desktop: contacts, their messages, replies and actions (shared/DESIGN.md)."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from agent_desktop import channels, selectors, services
 from agent_desktop.models import Contact, Message
+from campaigns.api import MAX_ID, id_param
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -75,6 +76,10 @@ class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000, trim_whitespace=True)
 
 
+class TransferSerializer(serializers.Serializer):
+    to = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The agent's user id")
+
+
 class ReplyCreatedSerializer(MessageSerializer):
     continued_in = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
@@ -105,8 +110,8 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
             self.request.user, filter_name="any", query=params.get("q", "")
         )
         for name, field in (("campaign", "entry_point__campaign"), ("entry_point", "entry_point")):
-            if params.get(name, "").isdigit():
-                contacts = contacts.filter(**{f"{field}_id": params[name]})
+            if (value := id_param(params.get(name))) is not None:
+                contacts = contacts.filter(**{f"{field}_id": value})
         if params.get("status") in Contact.Status.values:
             contacts = contacts.filter(status=params["status"])
         assigned = params.get("assigned", "")
@@ -114,8 +119,8 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
             contacts = contacts.filter(assigned_to=self.request.user)
         elif assigned == "none":
             contacts = contacts.filter(assigned_to=None)
-        elif assigned.isdigit():
-            contacts = contacts.filter(assigned_to_id=assigned)
+        elif (user_id := id_param(assigned)) is not None:
+            contacts = contacts.filter(assigned_to_id=user_id)
         return contacts
 
     @extend_schema(
@@ -166,13 +171,15 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
         return self._act(services.contact_close)
 
     @extend_schema(
-        request=inline_serializer("TransferRequest", {"to": serializers.IntegerField()}),
+        request=TransferSerializer,
         responses=ContactSerializer,
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         contact = self.get_object()
-        to = selectors.campaign_agents(contact).filter(pk=request.data.get("to")).first()
+        transfer = TransferSerializer(data=request.data)
+        transfer.is_valid(raise_exception=True)
+        to = selectors.campaign_agents(contact).filter(pk=transfer.validated_data["to"]).first()
         if to is None:
             raise ValidationError({"to": ["Choose an agent of this contact's campaign."]})
         return self._act(

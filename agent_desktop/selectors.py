@@ -38,7 +38,7 @@ def contact_list(user, *, filter_name="all", query=""):
         contacts = contacts.filter(status=Contact.Status.CLOSED)
     elif filter_name != "any":  # "all": every open contact
         contacts = contacts.exclude(status=Contact.Status.CLOSED)
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a text parameter
     if query:
         words = query.split()
         for word in words[:4]:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from agent_desktop import channels, selectors, services
 from agent_desktop.models import Contact, Message
+from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
 
 PAGE_SIZE = 50
@@ -103,7 +104,8 @@ def contact_action(request, pk, action):
     contact = _contact_or_404(request, pk)
     try:
         if action == "transfer":
-            to = selectors.campaign_agents(contact).filter(pk=request.POST.get("to")).first()
+            to_id = id_param(request.POST.get("to"))
+            to = selectors.campaign_agents(contact).filter(pk=to_id).first() if to_id else None
             if to is None:
                 raise services.ActionRefused("Choose an agent of this campaign.")
             services.contact_transfer(contact=contact, agent=request.user, to=to)

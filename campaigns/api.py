@@ -1,6 +1,8 @@
 """REST API for campaigns and entry points (contract in shared/DESIGN.md)."""
 
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +13,16 @@ from campaigns.forms import MessengerCredentialsForm
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
 from messenger.health import check_page
+
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds
+
+
+def id_param(value):
+    """A query parameter naming a row by its id: an int, or None when it can't be one (a value
+    past any column's range would crash the query on SQLite instead of matching nothing)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+        return int(value)
+    return None
 
 
 class IsCampaignAdmin(permissions.BasePermission):
@@ -157,6 +169,10 @@ class _EmptyPage:
         return []
 
 
+class GetWebhookRequestSerializer(serializers.Serializer):
+    rotate = serializers.BooleanField(required=False, default=False)
+
+
 class HealthCheckSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
@@ -170,6 +186,11 @@ class HealthSerializer(serializers.Serializer):
     checks = HealthCheckSerializer(many=True)
 
 
+@method_decorator(
+    # Error reports must not show the secrets (the request's data, every frame's variables).
+    [sensitive_post_parameters("app_secret", "page_access_token"), sensitive_variables()],
+    name="dispatch",
+)
 class EntryPointViewSet(viewsets.ModelViewSet):
     """Facebook Page entry points (admins only). Secrets are accepted, never returned."""
 
@@ -179,16 +200,13 @@ class EntryPointViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         queryset = EntryPoint.objects.select_related("campaign", "facebook_page")
-        campaign = self.request.query_params.get("campaign")
-        if campaign and campaign.isdigit():
+        campaign = id_param(self.request.query_params.get("campaign"))
+        if campaign is not None:
             queryset = queryset.filter(campaign_id=campaign)
         return queryset
 
     @extend_schema(
-        request=inline_serializer(
-            "GetWebhookRequest",
-            {"rotate": serializers.BooleanField(required=False, default=False)},
-        ),
+        request=GetWebhookRequestSerializer,
         responses={
             200: inline_serializer(
                 "GetWebhookResponse",
@@ -201,9 +219,12 @@ class EntryPointViewSet(viewsets.ModelViewSet):
     def webhook(self, request, pk=None):
         """Get Webhook: make the Webhook URL and Verify Token (rotate=true to replace them)."""
         page = self.get_object().facebook_page
-        rotate = serializers.BooleanField().to_internal_value(request.data.get("rotate", False))
+        asked = GetWebhookRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
         try:
-            services.facebook_page_generate_webhook(page=page, rotate=rotate)
+            services.facebook_page_generate_webhook(
+                page=page, rotate=asked.validated_data["rotate"]
+            )
         except services.WebhookAlreadyExists as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(

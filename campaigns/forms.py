@@ -2,6 +2,7 @@ import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.views.decorators.debug import sensitive_variables
 
 from campaigns.models import Campaign, EntryPoint, FacebookPage
 
@@ -93,6 +94,7 @@ class MessengerCredentialsForm(forms.Form):
             )
         return app_id
 
+    @sensitive_variables("secret")
     def clean_app_secret(self):
         secret = self.cleaned_data["app_secret"]
         if not secret:
@@ -104,6 +106,7 @@ class MessengerCredentialsForm(forms.Form):
             )
         return secret
 
+    @sensitive_variables("token")
     def clean_page_access_token(self):
         token = self.cleaned_data["page_access_token"]
         if not token:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from campaigns.secrets import EncryptedSecret, SecretUnreadable
 
@@ -150,6 +151,7 @@ class FacebookPage(models.Model):
                 labels.append(exc.field_label)
         return labels
 
+    @sensitive_variables("plaintext")
     def set_secret(self, name, plaintext):
         setattr(self, name, plaintext)
         setattr(self, f"{name}_hint", plaintext[-4:] if len(plaintext) >= 12 else "")

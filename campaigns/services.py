@@ -1,15 +1,16 @@
 """Writes of the campaign builder: campaigns, entry points, Messenger credentials, webhooks."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from campaigns.models import Campaign, EntryPoint, FacebookPage
-from campaigns.secrets import SecretUnreadable
+from campaigns.secrets import SecretUnreadable, reencrypt
 from messenger import graph
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class CredentialCheck:
     field: str = ""
 
 
+@sensitive_variables("app_secret", "page_access_token")
 def facebook_page_save_credentials(
     *, page: FacebookPage, app_id: str, app_secret: str = "", page_access_token: str = ""
 ) -> CredentialCheck | None:
@@ -185,3 +187,51 @@ def facebook_page_mark_webhook_verified(*, page: FacebookPage) -> None:
     page.webhook_verified_at = timezone.now()
     page.save(update_fields=["webhook_verified_at"])
     logger.info("webhook verified entry_point=%s", page.entry_point_id)
+
+
+# --- Secrets at rest -------------------------------------------------------------------------
+SECRET_COLUMNS = {
+    "app_secret_ciphertext": "App Secret",
+    "page_access_token_ciphertext": "Page Access Token",
+}
+
+
+@dataclass
+class SecretsRotation:
+    """What `secrets_reencrypt` did: counts, and the pages whose secrets no key can decrypt."""
+
+    pages: int = 0
+    reencrypted: int = 0
+    unreadable: list = field(default_factory=list)  # [(FacebookPage, [field labels])]
+
+
+def secrets_reencrypt() -> SecretsRotation:
+    """Encrypt every stored secret again with the first FIELD_ENCRYPTION_KEY key, so the old keys
+    can be dropped. A secret no configured key can decrypt is left as it is (never re-encrypted
+    as if its ciphertext were the secret) and reported: an admin must enter it again."""
+    result = SecretsRotation()
+    pages = FacebookPage.objects.select_related("entry_point__campaign").order_by("pk")
+    for page in pages.only("pk", "entry_point", *SECRET_COLUMNS):
+        result.pages += 1
+        current = {column: getattr(page, column) for column in SECRET_COLUMNS}
+        changes, unreadable = {}, []
+        for column, label in SECRET_COLUMNS.items():
+            if not current[column]:
+                continue
+            try:
+                changes[column] = reencrypt(current[column], label)
+            except SecretUnreadable:
+                unreadable.append(label)
+        if unreadable:
+            result.unreadable.append((page, unreadable))
+        if changes:
+            # Only if nobody saved new secrets meanwhile: theirs are already under the new key.
+            updated = FacebookPage.objects.filter(pk=page.pk, **current).update(**changes)
+            result.reencrypted += len(changes) if updated else 0
+    logger.info(
+        "secrets re-encrypted: %s of %s pages' secrets, %s pages unreadable",
+        result.reencrypted,
+        result.pages,
+        len(result.unreadable),
+    )
+    return result

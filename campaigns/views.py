@@ -8,7 +8,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, ListView, UpdateView
 
 from campaigns import selectors, services
@@ -146,6 +148,15 @@ def _entry_point_or_404(pk):
     return get_object_or_404(EntryPoint.objects.select_related("campaign", "facebook_page"), pk=pk)
 
 
+# Error reports (mailed to ADMINS, or sent to an error tracker) show the request's POST data and
+# the variables of every frame: the secrets of a credentials save must show in neither.
+hide_credentials = [
+    sensitive_post_parameters("app_secret", "page_access_token"),
+    sensitive_variables(),
+]
+
+
+@method_decorator(hide_credentials, name="post")
 class EntryPointPanelView(AdminOnlyMixin, View):
     """The Facebook Page's Messenger panel: webhook card on top, then the credentials form."""
 

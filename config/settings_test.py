@@ -22,6 +22,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 GRAPH_API_URL = os.environ.get("TEST_GRAPH_API_URL", "http://127.0.0.1:9/unset-fake-graph")
 GRAPH_API_TIMEOUT = 2.0
 FACEBOOK_MEDIA_HOSTS = [*FACEBOOK_MEDIA_HOSTS, "127.0.0.1"]
+if os.environ.get("TEST_RETRY_BACKOFF_SECONDS"):  # a worker started by a fault test
+    TASK_RETRY_BACKOFF_SECONDS = (float(os.environ["TEST_RETRY_BACKOFF_SECONDS"]),)
 if os.environ.get("TEST_MEDIA_ROOT"):  # a worker started by a test shares the test's media
     MEDIA_ROOT = os.environ["TEST_MEDIA_ROOT"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

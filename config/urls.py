@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -27,3 +29,5 @@ urlpatterns = [
 ]
 if settings.SANDBOX:  # the fake Graph API and the customer simulator; never in production
     urlpatterns.append(path("sandbox/", include("messenger.sandbox.urls")))
+if os.environ.get("BENCH_BASELINES") == "1":  # bench/run.py's baseline views; never deployed
+    urlpatterns.append(path("bench/", include("bench.urls")))

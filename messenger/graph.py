@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -140,6 +141,7 @@ def _error_class(code, subcode, http_status):
     return GraphError
 
 
+@sensitive_variables()
 def appsecret_proof(access_token, app_secret):
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
@@ -170,6 +172,7 @@ _session = _new_session()
 class GraphClient:
     """Graph API calls made with one access token (a page token, or an app token)."""
 
+    @sensitive_variables()
     def __init__(self, access_token, app_secret, *, base_url=None, timeout=None):
         self.access_token = access_token
         self.app_secret = app_secret
@@ -182,6 +185,7 @@ class GraphClient:
         return cls(facebook_page.page_access_token, facebook_page.app_secret)
 
     @classmethod
+    @sensitive_variables()
     def for_app(cls, app_id, app_secret):
         """A client with the app token `{app_id}|{app_secret}`, for calls about the app itself
         (debug_token, the app's webhook subscription). Holds the secret: never log the token."""
@@ -273,6 +277,9 @@ class GraphClient:
         )
         return data.get("success") is True
 
+    # Error reports hide the variables of this call and of every call below it (requests,
+    # urllib3): the query holds the access token and its proof.
+    @sensitive_variables()
     def request(self, method, path, *, params=None, json=None, data=None, files=None, timeout=None):
         """One Graph call; `json=` for a JSON body, or `data=`/`files=` for a form (multipart
         when `files` is given). Returns the JSON object Graph answered, or raises GraphError."""
@@ -338,10 +345,8 @@ def fetch_media(url, *, allowed_hosts, max_bytes, content_type_prefix="image/", 
     `allowed_hosts` holds host names; a leading dot allows every subdomain. Redirects are not
     followed, so an allowed host can't bounce the request elsewhere (SSRF).
     """
-    parsed = urlsplit(url)
-    host = (parsed.hostname or "").lower()
-    if parsed.scheme not in {"http", "https"} or not _host_allowed(host, allowed_hosts):
-        raise MediaRefused(f"not a Facebook media host: {host or url[:40]!r}")
+    if not is_media_url(url, allowed_hosts):
+        raise MediaRefused(f"not a Facebook media URL: {url[:60]!r}")
     try:
         with _session.get(
             url,
@@ -364,6 +369,16 @@ def fetch_media(url, *, allowed_hosts, max_bytes, content_type_prefix="image/", 
         raise Unreachable("media download timed out") from None
     except requests.RequestException as exc:
         raise Unreachable(f"media download failed: {type(exc).__name__}") from None
+
+
+def is_media_url(url, allowed_hosts):
+    """True for an http(s) URL on one of `allowed_hosts` (a leading dot: any subdomain)."""
+    try:
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower()
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return False
+    return parsed.scheme in {"http", "https"} and _host_allowed(host, allowed_hosts)
 
 
 def _host_allowed(host, allowed_hosts):

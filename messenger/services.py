@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
@@ -29,6 +30,10 @@ PROFILE_FIELDS = ("first_name", "last_name", "profile_pic", "locale", "timezone"
 BASIC_PROFILE_FIELDS = ("first_name", "last_name", "profile_pic")
 PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
+# A contact whose first profile fetch has not succeeded is asked for again by its messages
+# after this long.
+PROFILE_ASK_AGAIN_AFTER = timedelta(minutes=2)
+LAST_EVENT_PRECISION = timedelta(minutes=1)
 
 
 # --- Receiving -------------------------------------------------------------------------------
@@ -36,6 +41,7 @@ class SignatureInvalid(Exception):
     """The body is not signed with the entry point's App Secret."""
 
 
+@sensitive_variables("app_secret", "expected")
 def verify_signature(*, body: bytes, header: str, app_secret: str) -> None:
     """Check `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` in constant time."""
     if not app_secret:
@@ -99,13 +105,15 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
     delivery.attempts += 1
     try:
-        parsed = ev.parse_body(json.loads(delivery.body))
+        parsed = ev.parse_body(_without_nul(json.loads(delivery.body)))
     except (ValueError, RecursionError, ev.PayloadError) as exc:
         return _finish(delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
     if parsed.ignored_reason:
         return _finish(delivery, WebhookDelivery.Status.IGNORED, [], parsed.ignored_reason)
 
     new_contacts = []
+    # A delivery usually holds several events of one customer: look each contact up once.
+    contacts = {}
     with transaction.atomic():
         pages = _pages_for(delivery.facebook_page, parsed.events)
         notes = []
@@ -116,17 +124,35 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
             elif page is None:
                 notes.append(f"{event.kind}: page {event.page_id} is not served here")
             else:
-                contact = _apply(page, event)
-                if contact is not None and _profile_is_due(contact):
+                key = (page.pk, event.psid)
+                if key not in contacts:
+                    contacts[key] = desktop.contact_get_or_create(
+                        entry_point=page.entry_point, external_id=event.psid
+                    )
+                contact, created = contacts[key]
+                _apply(page, event, contact)
+                if _profile_wanted(contact, created):
                     new_contacts.append(contact.pk)
         for page in {p.pk: p for p in pages.values()}.values():
-            FacebookPage.objects.filter(pk=page.pk).update(last_event_at=delivery.received_at)
+            _note_last_event(page, delivery.received_at)
 
     for contact_id in dict.fromkeys(new_contacts):
         transaction.on_commit(lambda cid=contact_id: enqueue_profile_fetch(cid))
     acted = any(not isinstance(e, ev.IgnoredEvent) and e.page_id in pages for e in parsed.events)
     status = WebhookDelivery.Status.PROCESSED if acted else WebhookDelivery.Status.IGNORED
     return _finish(delivery, status, parsed.kinds, "; ".join(notes)[:2000])
+
+
+def _without_nul(value):
+    """The body with U+0000 taken out of every string: PostgreSQL's text and jsonb can't hold
+    it, and one such character must not make a delivery fail for good."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def record_processing_failure(delivery_id: int, error: Exception) -> bool:
@@ -210,16 +236,26 @@ def _pages_for(receiving_page, events):
     return pages
 
 
-def _apply(page, event):
-    """Apply one event through the desktop's services; returns the contact it concerned."""
-    contact, _ = desktop.contact_get_or_create(entry_point=page.entry_point, external_id=event.psid)
+def _note_last_event(page, received_at):
+    """The page's "last event" time. Every delivery of a page would update the same row (one
+    more write per delivery, and a row lock that concurrent workers queue on); a minute's
+    precision is all the entry point's panel shows, so a recent value is left as it is."""
+    last = page.last_event_at
+    if last is not None and timedelta(0) <= received_at - last < LAST_EVENT_PRECISION:
+        return
+    FacebookPage.objects.filter(pk=page.pk).update(last_event_at=received_at)
+    page.last_event_at = received_at
+
+
+def _apply(page, event, contact):
+    """Apply one event of `contact` through the desktop's services."""
     sent_at = event.timestamp or timezone.now()
     if isinstance(event, ev.MessageEvent):
         incoming = desktop.IncomingMessage(
             sent_at=sent_at,
             kind=Message.Kind.ATTACHMENT if event.attachments else Message.Kind.TEXT,
             text=event.text,
-            attachments=[a.as_dict() for a in event.attachments],
+            attachments=[_attachment(a) for a in event.attachments],
             details=_compact(
                 quick_reply_payload=event.quick_reply_payload,
                 reply_to_mid=event.reply_to_mid,
@@ -248,7 +284,24 @@ def _apply(page, event):
     else:
         desktop.record_inbound(contact=contact, incoming=_incoming_for_action(event, sent_at))
     desktop.contact_set_answered_elsewhere(contact=contact, answered_elsewhere=_elsewhere(event))
-    return contact
+
+
+# Attachments the desktop shows inline are loaded by the agent's browser: only from Facebook's
+# media hosts (or the configured fake). Other attachments are links, kept only if http(s).
+INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
+
+
+def _attachment(attachment):
+    data = attachment.as_dict()
+    url = data.get("url") or ""
+    if attachment.type in INLINE_ATTACHMENT_TYPES:
+        allowed = graph.is_media_url(url, settings.FACEBOOK_MEDIA_HOSTS)
+    else:
+        allowed = url.split(":", 1)[0].lower() in {"http", "https"}
+    if url and not allowed:
+        logger.info("attachment URL dropped: %s on %r", attachment.type, url[:60])
+        data["url"] = ""
+    return data
 
 
 def _incoming_for_action(event, sent_at):
@@ -327,6 +380,17 @@ def _compact(**values):
 def _profile_is_due(contact):
     fetched = contact.profile_fetched_at
     return fetched is None or fetched < timezone.now() - PROFILE_MAX_AGE
+
+
+def _profile_wanted(contact, created):
+    """Ask for the profile of a new contact, and again for one whose profile is due (stale, or
+    never fetched: the token was invalid, the broker was down) once the first fetch has had its
+    chance. Not for every message meanwhile: a burst from a new customer would enqueue one fetch
+    per delivery before the first one ran."""
+    if created:
+        return True
+    first_chance_over = contact.created_at < timezone.now() - PROFILE_ASK_AGAIN_AFTER
+    return _profile_is_due(contact) and first_chance_over
 
 
 def enqueue_profile_fetch(contact_id):

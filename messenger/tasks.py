@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from messenger import graph, health, outbound, services
 
@@ -12,7 +13,9 @@ RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
 
 
 def _backoff(retries):
-    return RETRY_BACKOFF_SECONDS[min(retries, len(RETRY_BACKOFF_SECONDS) - 1)]
+    # Tests with a real worker shorten the waits (settings_test: TEST_RETRY_BACKOFF_SECONDS).
+    steps = getattr(settings, "TASK_RETRY_BACKOFF_SECONDS", RETRY_BACKOFF_SECONDS)
+    return steps[min(retries, len(steps) - 1)]
 
 
 @shared_task(bind=True, max_retries=services.MAX_PROCESSING_ATTEMPTS)

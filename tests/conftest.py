@@ -10,7 +10,7 @@ from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
 from messenger.sandbox.fake_graph import FakeGraphAPI
 
-pytest_plugins = ["tests.processes"]
+pytest_plugins = ["tests.processes", "tests.counts"]
 
 # CI sets this: a test that would skip for want of a service (Chromium, …) fails instead.
 REQUIRE_ALL_SERVICES = os.environ.get("REQUIRE_ALL_SERVICES") == "1"

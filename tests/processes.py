@@ -113,7 +113,7 @@ def start_worker(process_env, request):
     started = []
     _purge_test_broker(process_env)
 
-    def start(*, concurrency=2, beat=False, env=None, name="worker"):
+    def start(*, concurrency=2, beat=False, env=None, name="worker", loglevel="INFO"):
         args = [
             sys.executable,
             "-m",
@@ -122,7 +122,7 @@ def start_worker(process_env, request):
             "config",
             "worker",
             "--loglevel",
-            "INFO",
+            loglevel,
             "--concurrency",
             str(concurrency),
             "--without-gossip",

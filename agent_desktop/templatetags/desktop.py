@@ -1,9 +1,24 @@
+from urllib.parse import urlsplit
+
 from django import template
 from django.utils import timezone
 
 register = template.Library()
 
 GENDERS = {"female": "Female", "male": "Male"}
+
+
+@register.filter
+def http_url(url):
+    """The URL if it is an http(s) one, else "": a `javascript:` or `data:` URL a channel passed
+    on never becomes a link or a source."""
+    if not isinstance(url, str):
+        return ""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return ""
+    return url if parts.scheme.lower() in {"http", "https"} and parts.netloc else ""
 
 
 @register.filter

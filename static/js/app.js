@@ -18,3 +18,12 @@ document.addEventListener("click", async (event) => {
   if (status) status.textContent = copied ? "Copied to the clipboard." : "Selected: press Ctrl+C to copy.";
   setTimeout(() => { button.textContent = label; button.classList.remove("copied"); }, 2000);
 });
+
+// Live panels (data-poll) poll with hx-trigger="every …"; a hidden tab skips its polls. Done
+// here rather than with a trigger filter, which htmx evaluates as code (the Content-Security-
+// Policy forbids eval, and htmx-config turns allowEval off).
+document.addEventListener("htmx:confirm", (event) => {
+  if (document.visibilityState !== "visible" && event.detail.elt.hasAttribute("data-poll")) {
+    event.preventDefault();
+  }
+});

@@ -46,8 +46,19 @@ def page(chromium, live_server):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # The Content-Security-Policy must never have to block anything the app itself serves.
+    violations = []
+    page.on("console", lambda message: _note_violation(message, violations))
     yield page
     context.close()
+    assert violations == [], "Content-Security-Policy violations or eval attempts in the page"
+
+
+def _note_violation(message, violations):
+    if message.type == "error" and (
+        "Content Security Policy" in message.text or "evalDisallowed" in message.text
+    ):
+        violations.append(message.text)
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """The sandbox: the fake Graph API served by the app itself, and the customer simulator."""
 
-import importlib
-
 import pytest
-from django.urls import NoReverseMatch, clear_url_caches, reverse
+from django.urls import reverse
 
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact
@@ -95,20 +93,3 @@ def test_a_simulated_customer_chats_with_an_agent_end_to_end(
 
 def test_the_simulator_is_for_admins_only(agent_client, sandbox):
     assert agent_client.get(reverse("sandbox:simulator")).status_code == 403
-
-
-def test_the_sandbox_is_unreachable_when_off(client, settings):
-    import config.urls
-
-    settings.SANDBOX = False
-    try:
-        clear_url_caches()
-        importlib.reload(config.urls)
-        with pytest.raises(NoReverseMatch):
-            reverse("sandbox:simulator")
-        assert client.get("/sandbox/graph/v25.0/me").status_code == 404
-        assert client.get("/sandbox/simulator/").status_code == 404
-    finally:
-        settings.SANDBOX = True
-        importlib.reload(config.urls)
-        clear_url_caches()
