@@ -107,16 +107,21 @@ def entry_point(campaign):
     return services.facebook_page_entry_point_create(campaign=campaign, name="Acme page")
 
 
-@pytest.fixture
-def connected_page(entry_point, fake_graph):
-    """A Facebook Page entry point with checked credentials and a webhook."""
+def connect_page(entry_point, credentials=PAGE):
+    """Save and check an entry point's credentials (keys as in PAGE) and get its webhook."""
     page = entry_point.facebook_page
     check = services.facebook_page_save_credentials(
         page=page,
-        app_id=PAGE["app_id"],
-        app_secret=PAGE["app_secret"],
-        page_access_token=PAGE["access_token"],
+        app_id=credentials["app_id"],
+        app_secret=credentials["app_secret"],
+        page_access_token=credentials["access_token"],
     )
     assert check.ok, check.message
     services.facebook_page_generate_webhook(page=page)
     return page
+
+
+@pytest.fixture
+def connected_page(entry_point, fake_graph):
+    """A Facebook Page entry point with checked credentials and a webhook."""
+    return connect_page(entry_point)

@@ -10,6 +10,7 @@ from messenger import outbound, services
 from messenger.models import WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
+from tests.conftest import connect_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,16 +25,7 @@ def sandbox(live_server, settings):
 @pytest.fixture
 def demo_page(sandbox, campaign):
     entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
-    page = entry_point.facebook_page
-    check = builder.facebook_page_save_credentials(
-        page=page,
-        app_id=DEMO_PAGE["app_id"],
-        app_secret=DEMO_PAGE["app_secret"],
-        page_access_token=DEMO_PAGE["access_token"],
-    )
-    assert check.ok, check.message  # checked against the app's own /sandbox/graph/
-    builder.facebook_page_generate_webhook(page=page)
-    return page
+    return connect_page(entry_point, DEMO_PAGE)  # checked against the app's own /sandbox/graph/
 
 
 def process_all():

@@ -22,7 +22,7 @@ from messenger.sandbox.facebook_webhooks import (
     signature_headers,
     text_item,
 )
-from tests.conftest import PAGE
+from tests.conftest import PAGE, connect_page
 from tests.messenger.conftest import load_payload
 from tests.processes import wait_until
 
@@ -47,16 +47,7 @@ SAME_APP_PAGE = {
 def connect(fake_graph, campaign, name, page):
     fake_graph.add_page(**page)
     entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name=name)
-    facebook_page = entry_point.facebook_page
-    check = builder.facebook_page_save_credentials(
-        page=facebook_page,
-        app_id=page["app_id"],
-        app_secret=page["app_secret"],
-        page_access_token=page["access_token"],
-    )
-    assert check.ok, check.message
-    builder.facebook_page_generate_webhook(page=facebook_page)
-    return facebook_page
+    return connect_page(entry_point, page)
 
 
 def post(client, page, body, secret):
