@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Q
 from django.utils import timezone
 
 from agent_desktop.models import Channel, Contact, Message
+from config.db import update_rows
 
 PREVIEW_LENGTH = 160
 
@@ -23,6 +23,38 @@ def contact_get_or_create(*, entry_point, external_id, channel=Channel.MESSENGER
     return Contact.objects.get_or_create(
         entry_point=entry_point, external_id=external_id, defaults={"channel": channel}
     )
+
+
+def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
+    """The contacts for many (entry point, external id) pairs in a few statements, whoever
+    creates them first (the unique constraint decides). Returns
+    {(entry point id, external id): (contact, created)}."""
+    wanted = {(entry_point.pk, external_id): entry_point for entry_point, external_id in keys}
+    found = _contacts_by_key(wanted)
+    missing = sorted(key for key in wanted if key not in found)  # same lock order everywhere
+    if missing:
+        Contact.objects.bulk_create(
+            [
+                Contact(entry_point=wanted[key], external_id=key[1], channel=channel)
+                for key in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found.update(_contacts_by_key(missing))
+    return {key: (found[key], key in missing) for key in wanted}
+
+
+def _contacts_by_key(keys):
+    keys = set(keys)
+    candidates = Contact.objects.select_related("entry_point").filter(
+        entry_point_id__in={entry_point_id for entry_point_id, _ in keys},
+        external_id__in={external_id for _, external_id in keys},
+    )
+    return {
+        (c.entry_point_id, c.external_id): c
+        for c in candidates
+        if (c.entry_point_id, c.external_id) in keys
+    }
 
 
 @dataclass(frozen=True)
@@ -49,18 +81,88 @@ def record_inbound(*, contact, incoming: IncomingMessage):
         status=Message.Status.RECEIVED,
         incoming=incoming,
     )
-    if message is None:
-        return None
-    _touch_last_message(contact, incoming)
-    if incoming.counts_as_customer_message:
-        Contact.objects.filter(pk=contact.pk).update(
-            unread_count=F("unread_count") + 1,
-            last_inbound_at=Greatest(
-                Coalesce(F("last_inbound_at"), incoming.sent_at), incoming.sent_at
-            ),
-        )
-        contact_reopen(contact=contact)
+    if message is not None:
+        _contacts_after_inbound([(contact, [incoming])])
     return message
+
+
+def record_inbound_many(items):
+    """Store many customers' messages and actions, [(contact, IncomingMessage)], with one INSERT
+    and each contact's counters moved once. Returns the messages stored.
+
+    If any of them is stored already (a redelivery), the database refuses the whole INSERT and
+    each is stored on its own, the unique constraints deciding, as `record_inbound` does."""
+    fresh, seen = [], set()
+    for contact, incoming in items:
+        key = ("mid", incoming.mid) if incoming.mid else ("event", incoming.event_key)
+        if key[1] and key in seen:
+            continue  # the same event twice in one batch
+        seen.add(key)
+        fresh.append((contact, incoming))
+    messages = [
+        _new_message(
+            contact=contact,
+            direction=Message.Direction.IN,
+            source=Message.Source.CUSTOMER,
+            status=Message.Status.RECEIVED,
+            incoming=incoming,
+        )
+        for contact, incoming in fresh
+    ]
+    try:
+        with transaction.atomic():  # a savepoint: the caller's work goes on after a refusal
+            Message.objects.bulk_create(messages)
+    except IntegrityError:
+        stored = (record_inbound(contact=c, incoming=i) for c, i in fresh)
+        return [message for message in stored if message is not None]
+    by_contact = {}
+    for contact, incoming in fresh:
+        by_contact.setdefault(contact.pk, (contact, []))[1].append(incoming)
+    _contacts_after_inbound(by_contact.values())
+    return messages
+
+
+def _contacts_after_inbound(groups):
+    """Move each contact's last message, unread count and reply window for the messages just
+    stored, [(contact, [IncomingMessage])], and reopen a closed one whose customer writes: one
+    UPDATE for them all, each contact's change computed from its current row (so concurrent
+    workers' changes add up). Rows in id order: concurrent workers updating the same contacts
+    take their locks in the same order, so they wait for each other rather than deadlock."""
+    rows = []
+    for contact, incomings in sorted(groups, key=lambda group: group[0].pk):
+        latest = incomings[0]
+        for incoming in incomings:  # the last of equal times wins, as if stored one by one
+            if incoming.sent_at >= latest.sent_at:
+                latest = incoming
+        counted = [i.sent_at for i in incomings if i.counts_as_customer_message]
+        newest_inbound = max(counted) if counted else None
+        rows.append((contact.pk, len(counted), newest_inbound, latest.sent_at, _preview(latest)))
+    update_rows(
+        Contact,
+        columns={"counted": "int", "newest": "timestamp", "latest": "timestamp", "preview": "text"},
+        rows=rows,
+        assignments=_AFTER_INBOUND,
+    )
+
+
+_LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"
+_AFTER_INBOUND = f"""
+    unread_count = {{table}}.unread_count + v.counted,
+    last_inbound_at = CASE
+        WHEN v.newest IS NULL THEN {{table}}.last_inbound_at
+        WHEN {{table}}.last_inbound_at IS NULL OR {{table}}.last_inbound_at < v.newest
+            THEN v.newest
+        ELSE {{table}}.last_inbound_at END,
+    status = CASE
+        WHEN v.counted > 0 AND {{table}}.status = '{Contact.Status.CLOSED.value}' THEN CASE
+            WHEN {{table}}.assigned_to_id IS NULL THEN '{Contact.Status.NEW.value}'
+            ELSE '{Contact.Status.ASSIGNED.value}' END
+        ELSE {{table}}.status END,
+    last_message_at = CASE WHEN {_LATEST_IS_NEWER} THEN v.latest
+        ELSE {{table}}.last_message_at END,
+    last_message_preview = CASE WHEN {_LATEST_IS_NEWER} THEN v.preview
+        ELSE {{table}}.last_message_preview END
+"""
 
 
 def record_outbound_echo(*, contact, incoming: IncomingMessage, from_this_app: bool):
@@ -117,16 +219,6 @@ def mark_read(*, contact, watermark):
     )
 
 
-def contact_reopen(*, contact):
-    """A closed contact whose customer writes again goes back to the queue (or its agent)."""
-    Contact.objects.filter(pk=contact.pk, status=Contact.Status.CLOSED, assigned_to=None).update(
-        status=Contact.Status.NEW
-    )
-    Contact.objects.filter(pk=contact.pk, status=Contact.Status.CLOSED).exclude(
-        assigned_to=None
-    ).update(status=Contact.Status.ASSIGNED)
-
-
 def contact_set_answered_elsewhere(*, contact, answered_elsewhere: bool):
     if contact.answered_elsewhere != answered_elsewhere:
         Contact.objects.filter(pk=contact.pk).update(answered_elsewhere=answered_elsewhere)
@@ -134,23 +226,31 @@ def contact_set_answered_elsewhere(*, contact, answered_elsewhere: bool):
 
 
 def _insert_once(*, contact, direction, source, status, incoming):
+    message = _new_message(
+        contact=contact, direction=direction, source=source, status=status, incoming=incoming
+    )
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not spoil the caller's work
-            return Message.objects.create(
-                contact=contact,
-                direction=direction,
-                source=source,
-                status=status,
-                kind=incoming.kind,
-                text=incoming.text,
-                attachments=incoming.attachments,
-                details=incoming.details,
-                mid=incoming.mid or None,
-                event_key=incoming.event_key or None,
-                sent_at=incoming.sent_at,
-            )
+            message.save(force_insert=True)
     except IntegrityError:
         return None
+    return message
+
+
+def _new_message(*, contact, direction, source, status, incoming):
+    return Message(
+        contact=contact,
+        direction=direction,
+        source=source,
+        status=status,
+        kind=incoming.kind,
+        text=incoming.text,
+        attachments=incoming.attachments,
+        details=incoming.details,
+        mid=incoming.mid or None,
+        event_key=incoming.event_key or None,
+        sent_at=incoming.sent_at,
+    )
 
 
 def _touch_last_message(contact, incoming):

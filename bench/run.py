@@ -229,10 +229,19 @@ def flush_broker():
     redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
 
-def queued_tasks():
+def queued_deliveries():
+    """(tasks waiting in Redis, delivery ids they carry): the webhook publishes in batches."""
+    import base64
+
     import redis
 
-    return redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).llen("celery")
+    messages = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).lrange("celery", 0, -1)
+    ids = 0
+    for raw in messages:
+        message = json.loads(raw)
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        ids += len(args[0]) if isinstance(args[0], list) else 1
+    return len(messages), ids
 
 
 def prepare_schema():
@@ -397,7 +406,9 @@ def bench_ingest(base_url, page, *, seconds, connections, rounds, web, profiler)
     result = {name: _mean_runs(r) for name, r in runs.items()}
     stored = WebhookDelivery.objects.count()
     result["webhook"]["deliveries_stored"] = stored
-    result["webhook"]["tasks_enqueued"] = queued_tasks()
+    tasks, ids = queued_deliveries()
+    result["webhook"]["tasks_enqueued"] = tasks
+    result["webhook"]["deliveries_enqueued"] = ids
     result["ratio_webhook_vs_bare"] = result["webhook"]["req_per_s"] / result["bare"]["req_per_s"]
     result["ratio_webhook_vs_durable"] = (
         result["webhook"]["req_per_s"] / result["durable"]["req_per_s"]
@@ -770,12 +781,13 @@ def report_rows(results):
     rows.append(
         (
             "ingest",
-            "webhook: stored, enqueued, non-2xx",
-            f"{ing['webhook']['deliveries_stored']:,}, {ing['webhook']['tasks_enqueued']:,}, "
-            f"{ing['webhook']['non_2xx']}",
+            "webhook: stored, enqueued (in tasks), non-2xx",
+            f"{ing['webhook']['deliveries_stored']:,}, {ing['webhook']['deliveries_enqueued']:,}"
+            f" (in {ing['webhook']['tasks_enqueued']:,}), {ing['webhook']['non_2xx']}",
             "all stored + enqueued",
             verdict(
-                clean and ing["webhook"]["deliveries_stored"] == ing["webhook"]["tasks_enqueued"]
+                clean
+                and ing["webhook"]["deliveries_stored"] == ing["webhook"]["deliveries_enqueued"]
             ),
         )
     )

@@ -10,17 +10,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
 from campaigns.models import FacebookPage
+from config.db import update_rows
 from messenger import events as ev
 from messenger import graph
 from messenger.models import WebhookDelivery
+from messenger.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -56,66 +58,182 @@ def verify_signature(*, body: bytes, header: str, app_secret: str) -> None:
         raise SignatureInvalid("X-Hub-Signature-256 does not match the body")
 
 
-def store_delivery(*, page: FacebookPage, body: str) -> WebhookDelivery:
-    """Store a verified body and enqueue its processing once the row is committed."""
-    delivery = WebhookDelivery.objects.create(facebook_page=page, body=body)
-    transaction.on_commit(lambda: enqueue_processing(delivery.pk))
-    return delivery
+def store_delivery(*, page_id: int, body: str) -> int:
+    """Store a verified body; its id goes to a worker (in a batch) once the row is committed.
+
+    One INSERT written out rather than `objects.create()`: the webhook runs it on every post,
+    and the ORM's model instance and SQL compilation cost more than the INSERT (bench/).
+    Raises IntegrityError when the page no longer exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_DELIVERY,
+            [page_id, connection.ops.adapt_datetimefield_value(timezone.now()), body],
+        )
+        delivery_id = cursor.fetchone()[0]
+    transaction.on_commit(lambda: _delivery_publisher.add(delivery_id))
+    return delivery_id
 
 
-def enqueue_processing(delivery_id):
-    """Hand a delivery to a worker. A broker outage must not lose it or fail the webhook: the
-    row is stored, and the periodic sweep enqueues it again."""
-    from messenger.tasks import process_delivery
+# Our own table name and constants; the values are parameters.
+_INSERT_DELIVERY = (
+    f"INSERT INTO {WebhookDelivery._meta.db_table} "  # noqa: S608
+    "(facebook_page_id, received_at, body, status, attempts, last_error, event_kinds) "
+    f"VALUES (%s, %s, %s, '{WebhookDelivery.Status.RECEIVED}', 0, '', '[]') RETURNING id"
+)
+# Deliveries handed to the workers per batch task (the sweep's batches, too).
+DELIVERY_BATCH_SIZE = 100
 
-    return enqueue(process_delivery, delivery_id)
+
+def enqueue_processing(delivery_ids):
+    """Hand deliveries to a worker, as one task. A broker outage must not lose them or fail the
+    webhook: the rows are stored, and the periodic sweep enqueues them again."""
+    from messenger.tasks import process_deliveries
+
+    return enqueue(process_deliveries, list(delivery_ids))
+
+
+_delivery_publisher = BatchPublisher(
+    enqueue_processing, max_batch=DELIVERY_BATCH_SIZE, name="delivery-publisher"
+)
+
+
+def flush_published_deliveries(timeout=5.0):
+    """Wait until the deliveries stored by this process are handed to the broker (tests)."""
+    return _delivery_publisher.flush(timeout)
 
 
 _broker_down_until = 0.0
 BROKER_DOWN_PAUSE_SECONDS = 5.0
 
 
-def enqueue(task, object_id):
-    """Send a task taking one id; returns False when the broker could not take it. After a
-    broker failure, skip sending for a few seconds instead of making every webhook request wait
-    for the broker's connection timeout; the caller's sweep catches up."""
+def enqueue(task, arg):
+    """Send a task taking one argument (an id, or a list of ids); returns False when the
+    broker could not take it. After a broker failure, skip sending for a few seconds instead
+    of making every caller wait for the broker's connection timeout; the caller's sweep
+    catches up."""
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args=[object_id], retry=False)
+        task.apply_async(args=[arg], retry=False)
     except Exception as exc:  # any broker failure: the sweep (or the next event) catches up
         _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
-        logger.warning("enqueue %s(%s) failed: %s", task.name, object_id, type(exc).__name__)
+        logger.warning("enqueue %s(%s) failed: %s", task.name, _describe(arg), type(exc).__name__)
         return False
     return True
+
+
+def _describe(arg):
+    return f"{len(arg)} ids" if isinstance(arg, list) else arg
 
 
 # --- Processing ------------------------------------------------------------------------------
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     """Apply a stored delivery's events. Safe to run twice, or on two workers at once."""
-    delivery = (
-        WebhookDelivery.objects.select_related("facebook_page__entry_point")
-        .filter(pk=delivery_id)
-        .first()
-    )
+    delivery = _deliveries(pk=delivery_id).first()
     if delivery is None:
         logger.info("process_delivery: delivery %s no longer exists", delivery_id)
         return None
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
-    delivery.attempts += 1
-    try:
-        parsed = ev.parse_body(_without_nul(json.loads(delivery.body)))
-    except (ValueError, RecursionError, ev.PayloadError) as exc:
-        return _finish(delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
-    if parsed.ignored_reason:
-        return _finish(delivery, WebhookDelivery.Status.IGNORED, [], parsed.ignored_reason)
-
-    new_contacts = []
-    # A delivery usually holds several events of one customer: look each contact up once.
-    contacts = {}
+    _count_attempt([delivery])
     with transaction.atomic():
-        pages = _pages_for(delivery.facebook_page, parsed.events)
+        _apply_deliveries([delivery])
+    return delivery
+
+
+def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[int]:
+    """Apply the events of stored deliveries together: one transaction, each contact looked up
+    once, their messages inserted in one statement. Returns the ids to try again later.
+
+    If the batch fails, each delivery is applied on its own, so one bad delivery holds no other
+    back."""
+    claimed = _claim(list(delivery_ids), batch_size)
+    if not claimed:
+        return []
+    deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))
+    try:
+        with transaction.atomic():
+            _apply_deliveries(deliveries)
+        return []
+    except Exception as exc:
+        logger.warning(
+            "batch of %s deliveries failed (%s); applying each on its own",
+            len(deliveries),
+            type(exc).__name__,
+        )
+    again = []
+    for delivery in deliveries:
+        try:
+            with transaction.atomic():
+                _apply_deliveries([delivery])
+        except Exception as exc:
+            if record_processing_failure(delivery.pk, exc):
+                again.append(delivery.pk)
+    return again
+
+
+def _claim(delivery_ids, batch_size):
+    """Take deliveries to process and count the attempt (committed at once, so a delivery that
+    kills its worker is counted too).
+
+    Besides its own deliveries, a batch takes others still waiting for their first attempt,
+    oldest first, up to `batch_size`: when the workers fall behind, batches grow and each
+    statement does more; the tasks of the deliveries taken this way find nothing left to do.
+    Rows are locked with SKIP LOCKED (PostgreSQL), so workers never wait for each other. A
+    delivery already attempted is taken again only when the sweep has enqueued it again (its
+    worker died) or by its own retry (`process_delivery`), not by a batch that happens to hold
+    its id while another worker is at it."""
+    waiting = Q(status=WebhookDelivery.Status.RECEIVED)
+    mine = Q(pk__in=delivery_ids)
+    with transaction.atomic():
+        claimed = list(
+            WebhookDelivery.objects.filter(waiting & (Q(attempts=0) | (mine & ~Q(swept_at=None))))
+            .select_for_update(skip_locked=True)
+            .order_by(Case(When(mine, then=Value(0)), default=Value(1)), "received_at", "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        WebhookDelivery.objects.filter(pk__in=claimed).update(attempts=F("attempts") + 1)
+    return claimed
+
+
+def _deliveries(**filters):
+    return WebhookDelivery.objects.select_related("facebook_page__entry_point").filter(**filters)
+
+
+def _count_attempt(deliveries):
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        attempts=F("attempts") + 1
+    )
+    for delivery in deliveries:
+        delivery.attempts += 1
+
+
+def _apply_deliveries(deliveries):
+    """Apply the deliveries' events, in order, and record each delivery's outcome. Runs in the
+    caller's transaction. A customer's messages and actions go to the desktop together
+    (`record_inbound_many`); receipts, echoes and routing changes are applied as they come, as
+    their effects do not depend on the messages stored with them."""
+    outcomes, routed = [], []
+    for delivery in deliveries:
+        try:
+            parsed = ev.parse_body(_without_nul(json.loads(delivery.body)))
+        except (ValueError, RecursionError, ev.PayloadError) as exc:
+            outcomes.append(
+                (delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
+            )
+            continue
+        if parsed.ignored_reason:
+            outcomes.append((delivery, WebhookDelivery.Status.IGNORED, [], parsed.ignored_reason))
+            continue
+        routed.append((delivery, parsed, _pages_for(delivery.facebook_page, parsed.events)))
+
+    contacts = desktop.contacts_get_or_create(
+        (pages[event.page_id].entry_point, event.psid)
+        for _, parsed, pages in routed
+        for event in parsed.events
+        if not isinstance(event, ev.IgnoredEvent) and event.page_id in pages
+    )
+    inbound, new_contacts, last_event = [], {}, {}
+    for delivery, parsed, pages in routed:
         notes = []
         for event in parsed.events:
             page = pages.get(event.page_id)
@@ -124,23 +242,27 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
             elif page is None:
                 notes.append(f"{event.kind}: page {event.page_id} is not served here")
             else:
-                key = (page.pk, event.psid)
-                if key not in contacts:
-                    contacts[key] = desktop.contact_get_or_create(
-                        entry_point=page.entry_point, external_id=event.psid
-                    )
-                contact, created = contacts[key]
-                _apply(page, event, contact)
+                contact, created = contacts[(page.entry_point_id, event.psid)]
+                incoming = _apply(page, event, contact)
+                if incoming is not None:
+                    inbound.append((contact, incoming))
                 if _profile_wanted(contact, created):
-                    new_contacts.append(contact.pk)
-        for page in {p.pk: p for p in pages.values()}.values():
-            _note_last_event(page, delivery.received_at)
+                    new_contacts[contact.pk] = True
+        for page in pages.values():
+            if page.pk not in last_event or last_event[page.pk][1] < delivery.received_at:
+                last_event[page.pk] = (page, delivery.received_at)
+        acted = any(
+            not isinstance(e, ev.IgnoredEvent) and e.page_id in pages for e in parsed.events
+        )
+        status = WebhookDelivery.Status.PROCESSED if acted else WebhookDelivery.Status.IGNORED
+        outcomes.append((delivery, status, parsed.kinds, "; ".join(notes)[:2000]))
 
-    for contact_id in dict.fromkeys(new_contacts):
+    desktop.record_inbound_many(inbound)
+    for page, received_at in last_event.values():
+        _note_last_event(page, received_at)
+    _finish(outcomes)
+    for contact_id in new_contacts:
         transaction.on_commit(lambda cid=contact_id: enqueue_profile_fetch(cid))
-    acted = any(not isinstance(e, ev.IgnoredEvent) and e.page_id in pages for e in parsed.events)
-    status = WebhookDelivery.Status.PROCESSED if acted else WebhookDelivery.Status.IGNORED
-    return _finish(delivery, status, parsed.kinds, "; ".join(notes)[:2000])
 
 
 def _without_nul(value):
@@ -195,8 +317,8 @@ def sweep_stale_deliveries(limit=500):
         .values_list("pk", flat=True)[:limit]
     )
     WebhookDelivery.objects.filter(pk__in=stale).update(swept_at=timezone.now())
-    for delivery_id in stale:
-        enqueue_processing(delivery_id)
+    for start in range(0, len(stale), DELIVERY_BATCH_SIZE):
+        enqueue_processing(stale[start : start + DELIVERY_BATCH_SIZE])
     if stale:
         logger.info("sweep re-enqueued %s deliveries", len(stale))
     return len(stale)
@@ -207,16 +329,24 @@ def retry_delivery(delivery: WebhookDelivery) -> None:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=WebhookDelivery.Status.RECEIVED, attempts=0, last_error=""
     )
-    transaction.on_commit(lambda: enqueue_processing(delivery.pk))
+    transaction.on_commit(lambda: enqueue_processing([delivery.pk]))
 
 
-def _finish(delivery, status, kinds, note):
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status, event_kinds=kinds, last_error=note, processed_at=timezone.now()
+def _finish(outcomes):
+    """Record each delivery's outcome, [(delivery, status, event kinds, note)], in one UPDATE."""
+    now = timezone.now()
+    for delivery, status, kinds, note in outcomes:
+        delivery.status, delivery.event_kinds, delivery.last_error = status, kinds, note
+        delivery.processed_at = now
+    update_rows(
+        WebhookDelivery,
+        columns={"status": "text", "kinds": "json", "note": "text", "at": "timestamp"},
+        rows=[(d.pk, status, kinds, note, now) for d, status, kinds, note in outcomes],
+        assignments="status = v.status, event_kinds = v.kinds, last_error = v.note, "
+        "processed_at = v.at",
     )
-    delivery.status, delivery.event_kinds, delivery.last_error = status, kinds, note
-    logger.info("delivery %s %s: %s", delivery.pk, status, ",".join(kinds) or "-")
-    return delivery
+    for delivery, status, kinds, _ in outcomes:
+        logger.info("delivery %s %s: %s", delivery.pk, status, ",".join(kinds) or "-")
 
 
 def _pages_for(receiving_page, events):
@@ -248,8 +378,10 @@ def _note_last_event(page, received_at):
 
 
 def _apply(page, event, contact):
-    """Apply one event of `contact` through the desktop's services."""
+    """Apply one event of `contact` through the desktop's services; a customer's message or
+    action is returned, for the caller to store with the others."""
     sent_at = event.timestamp or timezone.now()
+    inbound = None
     if isinstance(event, ev.MessageEvent):
         incoming = desktop.IncomingMessage(
             sent_at=sent_at,
@@ -276,14 +408,15 @@ def _apply(page, event, contact):
                 contact=contact, incoming=incoming, from_this_app=from_this_app
             )
         else:
-            desktop.record_inbound(contact=contact, incoming=incoming)
+            inbound = incoming
     elif isinstance(event, ev.DeliveryEvent):
         desktop.mark_delivered(contact=contact, mids=event.mids, watermark=event.watermark)
     elif isinstance(event, ev.ReadEvent):
         desktop.mark_read(contact=contact, watermark=event.watermark)
     else:
-        desktop.record_inbound(contact=contact, incoming=_incoming_for_action(event, sent_at))
+        inbound = _incoming_for_action(event, sent_at)
     desktop.contact_set_answered_elsewhere(contact=contact, answered_elsewhere=_elsewhere(event))
+    return inbound
 
 
 # Attachments the desktop shows inline are loaded by the agent's browser: only from Facebook's

@@ -28,6 +28,18 @@ def process_delivery(self, delivery_id):
         logger.exception("delivery %s failed for good", delivery_id)
 
 
+@shared_task(bind=True, max_retries=services.MAX_PROCESSING_ATTEMPTS)
+def process_deliveries(self, delivery_ids):
+    """Deliveries stored by the webhook, in batches. One that fails is tried again on its own,
+    with backoff, by `process_delivery`; a batch that could not start, as a whole."""
+    try:
+        again = services.process_deliveries(delivery_ids)
+    except Exception as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    for delivery_id in again:
+        process_delivery.apply_async(args=[delivery_id], countdown=_backoff(0))
+
+
 @shared_task(bind=True, max_retries=5)
 def fetch_profile(self, contact_id):
     try:

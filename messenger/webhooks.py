@@ -9,6 +9,7 @@ import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError
 from django.http import Http404, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from campaigns.secrets import SecretUnreadable
 from campaigns.selectors import facebook_page_by_webhook_key
 from campaigns.services import facebook_page_mark_webhook_verified
-from messenger import services
+from messenger import services, webhook_pages
 
 logger = logging.getLogger(__name__)
 
@@ -31,64 +32,91 @@ def _plain(text, status):
 class MessengerWebhookView(View):
     http_method_names = ["get", "post"]
 
-    def dispatch(self, request, *args, key, **kwargs):
-        self.page = facebook_page_by_webhook_key(key)
-        if self.page is None:
-            logger.info("webhook refused: unknown key")
-            raise Http404("Unknown webhook")
-        return super().dispatch(request, *args, **kwargs)
-
-    def get(self, request):
+    def get(self, request, key):
         """Verify handshake: echo `hub.challenge` when the mode and the verify token match."""
+        page = facebook_page_by_webhook_key(key)
+        if page is None:
+            return self._unknown_key()
         mode = request.GET.get("hub.mode", "")
         token = request.GET.get("hub.verify_token", "")
-        token_matches = bool(self.page.verify_token) and hmac.compare_digest(
-            token.encode(), self.page.verify_token.encode()
+        token_matches = bool(page.verify_token) and hmac.compare_digest(
+            token.encode(), page.verify_token.encode()
         )
         if mode != "subscribe" or not token_matches:
-            self._refuse("handshake", "wrong mode" if mode != "subscribe" else "wrong verify token")
+            reason = "wrong mode" if mode != "subscribe" else "wrong verify token"
+            _refuse("handshake", page.entry_point_id, reason)
             return _plain(
                 "Verification failed: hub.mode must be 'subscribe' and hub.verify_token must "
                 "match the Verify Token shown in the campaign builder.",
                 403,
             )
-        facebook_page_mark_webhook_verified(page=self.page)
+        facebook_page_mark_webhook_verified(page=page)
         return _plain(request.GET.get("hub.challenge", ""), 200)
 
-    def post(self, request):
+    def post(self, request, key):
         """A batch of events: verify, store raw, answer 200; a worker processes it."""
+        try:
+            page = webhook_pages.webhook_page(key)
+        except SecretUnreadable:
+            return self._secret_unreadable(key)
+        if page is None:
+            return self._unknown_key()
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if not declared.isdigit() or int(declared) > services.MAX_BODY_BYTES:
-            return self._reject(413, "body larger than 1 MiB")
+            return _reject(page, 413, "body larger than 1 MiB")
         try:
             body = request.body
         except RequestDataTooBig:
-            return self._reject(413, "body larger than 1 MiB")
+            return _reject(page, 413, "body larger than 1 MiB")
         if len(body) > services.MAX_BODY_BYTES:
-            return self._reject(413, "body larger than 1 MiB")
+            return _reject(page, 413, "body larger than 1 MiB")
+        signature = request.headers.get("X-Hub-Signature-256", "")
         try:
-            services.verify_signature(
-                body=body,
-                header=request.headers.get("X-Hub-Signature-256", ""),
-                app_secret=self.page.app_secret,
-            )
-        except services.SignatureInvalid as exc:
-            return self._reject(403, str(exc))
-        except SecretUnreadable:
-            # Our fault, not Facebook's: answer 503 so Facebook retries once the admin has
-            # entered the secret again.
-            return self._reject(503, "the App Secret can't be decrypted; enter it again")
+            _verify(body, signature, page)
+        except services.SignatureInvalid:
+            # The App Secret may have changed since this process read it: check once more
+            # against the stored one.
+            try:
+                page = webhook_pages.webhook_page(key, reload=True)
+            except SecretUnreadable:
+                return self._secret_unreadable(key)
+            if page is None:
+                return self._unknown_key()
+            try:
+                _verify(body, signature, page)
+            except services.SignatureInvalid as exc:
+                return _reject(page, 403, str(exc))
         try:
             text = body.decode("utf-8")
             json.loads(text)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            return self._reject(400, "signed body is not JSON")
-        services.store_delivery(page=self.page, body=text)
+            return _reject(page, 400, "signed body is not JSON")
+        try:
+            services.store_delivery(page_id=page.pk, body=text)
+        except IntegrityError:  # the page was deleted since this process read it
+            webhook_pages.forget()
+            return self._unknown_key()
         return _plain("EVENT_RECEIVED", 200)
 
-    def _reject(self, status, reason):
-        self._refuse("post", reason)
-        return _plain(f"Refused: {reason}.", status)
+    def _unknown_key(self):
+        logger.info("webhook refused: unknown key")
+        raise Http404("Unknown webhook")
 
-    def _refuse(self, what, reason):
-        logger.info("webhook %s refused entry_point=%s: %s", what, self.page.entry_point_id, reason)
+    def _secret_unreadable(self, key):
+        # Our fault, not Facebook's: answer 503 so Facebook retries once the admin has entered
+        # the secret again.
+        page = facebook_page_by_webhook_key(key)
+        return _reject(page, 503, "the App Secret can't be decrypted; enter it again")
+
+
+def _verify(body, signature, page):
+    services.verify_signature(body=body, header=signature, app_secret=page.app_secret)
+
+
+def _reject(page, status, reason):
+    _refuse("post", page.entry_point_id if page else None, reason)
+    return _plain(f"Refused: {reason}.", status)
+
+
+def _refuse(what, entry_point_id, reason):
+    logger.info("webhook %s refused entry_point=%s: %s", what, entry_point_id, reason)

@@ -83,3 +83,44 @@ def test_stored_random_bodies_are_processed_without_error(client, connected_page
         '{"object":null}',
     ]:
         assert deliver(body).status == "ignored", body
+
+
+def test_posts_after_the_first_need_only_the_insert(
+    client, connected_page, django_assert_num_queries
+):
+    body = encode_like_facebook({"object": "page", "entry": []})
+    assert post(client, connected_page, body).status_code == 200
+    with django_assert_num_queries(1):  # the page and its secret come from this process's memory
+        assert post(client, connected_page, body).status_code == 200
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_a_secret_changed_by_another_process_is_used_at_once(client, connected_page):
+    from campaigns.models import FacebookPage
+    from campaigns.secrets import encrypt
+
+    body = encode_like_facebook({"object": "page", "entry": []})
+    assert post(client, connected_page, body).status_code == 200  # read and kept in memory
+    # Another web process saves a new App Secret (a queryset update: no signal reaches us).
+    new_secret = "f" * 32
+    FacebookPage.objects.filter(pk=connected_page.pk).update(
+        app_secret_ciphertext=encrypt(new_secret)
+    )
+    assert (
+        post(client, connected_page, body, signature_headers(body, new_secret)).status_code == 200
+    )
+    assert post(client, connected_page, body).status_code == 403  # the old secret, refused
+    assert WebhookDelivery.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked when the INSERT commits
+def test_a_page_deleted_by_another_process_gets_404_and_stores_nothing(client, connected_page):
+    from django.db import connection
+
+    body = encode_like_facebook({"object": "page", "entry": []})
+    assert post(client, connected_page, body).status_code == 200
+    WebhookDelivery.objects.all().delete()
+    with connection.cursor() as cursor:  # another process deletes the page: no signal here
+        cursor.execute("DELETE FROM campaigns_facebookpage WHERE id = %s", [connected_page.pk])
+    assert post(client, connected_page, body).status_code == 404
+    assert not WebhookDelivery.objects.exists()

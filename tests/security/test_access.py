@@ -156,7 +156,7 @@ def test_no_browser_view_is_exempt_from_csrf():
 
 def post_urls(connected_page, contact, message):
     ep, campaign = connected_page.entry_point_id, connected_page.entry_point.campaign_id
-    delivery = services.store_delivery(page=connected_page, body="{}")
+    delivery_id = services.store_delivery(page_id=connected_page.pk, body="{}")
     return [
         "/logout/",
         "/campaigns/new/",
@@ -166,7 +166,7 @@ def post_urls(connected_page, contact, message):
         f"/campaigns/entry-points/{ep}/",
         f"/campaigns/entry-points/{ep}/webhook/",
         f"/campaigns/entry-points/{ep}/health/",
-        f"/campaigns/entry-points/{ep}/deliveries/{delivery.pk}/",
+        f"/campaigns/entry-points/{ep}/deliveries/{delivery_id}/",
         f"/desktop/contacts/{contact.pk}/reply/",
         f"/desktop/contacts/{contact.pk}/refresh-profile/",
         *[
