@@ -6,7 +6,10 @@ import hmac
 import json
 import logging
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -92,8 +95,13 @@ def enqueue_processing(delivery_ids):
     return enqueue(process_deliveries, list(delivery_ids))
 
 
+# At most 20 tasks a second per web process: under load, a task's batch is whatever came in
+# meanwhile (and the worker takes more, see `_claim`); a lone delivery goes out at once.
 _delivery_publisher = BatchPublisher(
-    enqueue_processing, max_batch=DELIVERY_BATCH_SIZE, name="delivery-publisher"
+    enqueue_processing,
+    min_interval=0.05,
+    max_batch=DELIVERY_BATCH_SIZE,
+    name="delivery-publisher",
 )
 
 
@@ -146,13 +154,17 @@ def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[
 
     If the batch fails, each delivery is applied on its own, so one bad delivery holds no other
     back."""
-    claimed = _claim(list(delivery_ids), batch_size)
+    delivery_ids = list(delivery_ids)
+    if _recently_done.issuperset(delivery_ids):
+        return []  # done by an earlier batch of this process: no query needed to know
+    claimed = _claim(delivery_ids, batch_size)
     if not claimed:
         return []
     deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))
     try:
         with transaction.atomic():
             _apply_deliveries(deliveries)
+        _recently_done.update(claimed)
         return []
     except Exception as exc:
         logger.warning(
@@ -165,10 +177,36 @@ def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[
         try:
             with transaction.atomic():
                 _apply_deliveries([delivery])
+            _recently_done.update([delivery.pk])
         except Exception as exc:
             if record_processing_failure(delivery.pk, exc):
                 again.append(delivery.pk)
     return again
+
+
+class _RecentIds:
+    """The ids this process took last (a bounded set): most tasks of a burst find their
+    deliveries taken by an earlier, larger batch of the same worker."""
+
+    def __init__(self, size=20_000):
+        self._ids, self._order = set(), deque(maxlen=size)
+
+    def update(self, ids):
+        for item in ids:
+            if len(self._order) == self._order.maxlen:
+                self._ids.discard(self._order[0])
+            self._order.append(item)
+            self._ids.add(item)
+
+    def clear(self):  # tests: ids come again after a test's rollback
+        self._ids.clear()
+        self._order.clear()
+
+    def issuperset(self, ids):
+        return bool(ids) and self._ids.issuperset(ids)
+
+
+_recently_done = _RecentIds()
 
 
 def _claim(delivery_ids, batch_size):
@@ -261,8 +299,8 @@ def _apply_deliveries(deliveries):
     for page, received_at in last_event.values():
         _note_last_event(page, received_at)
     _finish(outcomes)
-    for contact_id in new_contacts:
-        transaction.on_commit(lambda cid=contact_id: enqueue_profile_fetch(cid))
+    if new_contacts:
+        transaction.on_commit(lambda: enqueue_profile_fetch(new_contacts))
 
 
 def _without_nul(value):
@@ -325,11 +363,14 @@ def sweep_stale_deliveries(limit=500):
 
 
 def retry_delivery(delivery: WebhookDelivery) -> None:
-    """An admin's retry (or replay) of a delivery: run it again from a clean slate."""
+    """An admin's retry (or replay) of a delivery: run it again from a clean slate (on its own:
+    a batch would skip a delivery its worker has done before)."""
+    from messenger.tasks import process_delivery
+
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=WebhookDelivery.Status.RECEIVED, attempts=0, last_error=""
     )
-    transaction.on_commit(lambda: enqueue_processing([delivery.pk]))
+    transaction.on_commit(lambda: enqueue(process_delivery, delivery.pk))
 
 
 def _finish(outcomes):
@@ -526,46 +567,124 @@ def _profile_wanted(contact, created):
     return _profile_is_due(contact) and first_chance_over
 
 
-def enqueue_profile_fetch(contact_id):
-    from messenger.tasks import fetch_profile
+def enqueue_profile_fetch(contact_ids):
+    """Ask for the profiles of these contacts, as one task."""
+    from messenger.tasks import fetch_profiles
 
-    return enqueue(fetch_profile, contact_id)
+    return enqueue(fetch_profiles, list(contact_ids))
 
 
 def enqueue_profile_refresh(contact_id):
     """An agent's "refresh profile": fetch it again now, however fresh it is."""
     Contact.objects.filter(pk=contact_id).update(profile_fetched_at=None)
-    return enqueue_profile_fetch(contact_id)
+    return enqueue_profile_fetch([contact_id])
+
+
+# Profile calls made at once by one task: Graph answers in milliseconds to a few hundred of
+# them, and a worker waiting on one call at a time would spend the burst of new customers idle.
+PROFILE_FETCH_THREADS = 8
 
 
 def fetch_profile(contact_id: int) -> Contact | None:
     """Fill a contact's profile from the User Profile API. Raises graph errors that may succeed
     later (the task retries those); settles every other outcome on the contact or the page."""
-    contact = Contact.objects.select_related("entry_point__facebook_page").filter(pk=contact_id)
-    contact = contact.first()
-    if contact is None or not _profile_is_due(contact):
-        return contact
+    contact = _contacts_due([contact_id])
+    if not contact:
+        return Contact.objects.filter(pk=contact_id).first()
+    (contact,) = contact
     page = contact.entry_point.facebook_page
+    client = _client_or_settle(page, [contact])
+    if client is not None:
+        _settle_profile(contact, page, _outcome(_remote_profile, client, page, contact))
+    return contact
+
+
+def fetch_profiles(contact_ids) -> list[int]:
+    """`fetch_profile` for many contacts, the Graph calls made concurrently and the results
+    stored one by one. Returns the ids to try again later (Facebook's temporary errors)."""
+    again = []
+    by_page = {}
+    for contact in _contacts_due(contact_ids):
+        by_page.setdefault(contact.entry_point.facebook_page, []).append(contact)
+    for page, contacts in by_page.items():
+        client = _client_or_settle(page, contacts)
+        if client is None:
+            continue
+        with ThreadPoolExecutor(min(PROFILE_FETCH_THREADS, len(contacts))) as pool:
+            outcomes = list(pool.map(partial(_outcome, _remote_profile, client, page), contacts))
+        for contact, outcome in zip(contacts, outcomes, strict=True):
+            try:
+                _settle_profile(contact, page, outcome)
+            except graph.GraphError as exc:
+                if exc.retryable:
+                    again.append(contact.pk)
+    return again
+
+
+def _contacts_due(contact_ids):
+    contacts = Contact.objects.select_related("entry_point__facebook_page").filter(
+        pk__in=list(contact_ids)
+    )
+    return [contact for contact in contacts if _profile_is_due(contact)]
+
+
+def _client_or_settle(page, contacts):
+    """A Graph client for the page, or None after settling what its contacts wait for."""
     if page.token_status == FacebookPage.TokenStatus.INVALID:
         # The profile waits for a new token; the contact's next message asks again.
-        logger.info("profile fetch skipped contact=%s: page token invalid", contact.pk)
-        return contact
+        logger.info("profile fetch skipped for %s contacts: page token invalid", len(contacts))
+        return None
     try:
-        client = graph.GraphClient.for_page(page)
+        return graph.GraphClient.for_page(page)
     except Exception as exc:  # SecretUnreadable: the admin must enter the secrets again
-        return _profile_failed(contact, str(exc))
-    try:
-        profile = _ask_profile(client, page, contact.external_id)
-    except graph.ProfileUnavailable:
-        return _profile_failed(contact, "Facebook has no profile for this person")
-    except graph.TokenInvalid as exc:
-        mark_token_invalid(page, exc, while_doing="fetching a customer's profile")
-        raise
-    except graph.GraphError as exc:
-        if exc.retryable:
-            raise
-        return _profile_failed(contact, f"Facebook refused the profile: {exc}")
+        for contact in contacts:
+            _profile_failed(contact, str(exc))
+        return None
 
+
+def _outcome(call, *args):
+    """The call's result, or the exception it raised (to be settled by the caller's thread)."""
+    try:
+        return call(*args)
+    except Exception as exc:
+        return exc
+
+
+def _remote_profile(client, page, contact):
+    """The network part of a profile fetch (no database: it runs in a pool's thread). Returns
+    (profile, picture or None, whether only the basic fields may be asked for)."""
+    basic_only = page.profile_fields_basic_only
+    profile = None
+    if not basic_only:
+        try:
+            profile = client.get_user_profile(contact.external_id, PROFILE_FIELDS)
+        except graph.ProfileFieldsDenied:
+            basic_only = True  # the page lacks the extended profile permissions
+    if profile is None:
+        profile = client.get_user_profile(contact.external_id, BASIC_PROFILE_FIELDS)
+    url = profile.get("profile_pic")
+    picture = _download_picture(contact, url) if isinstance(url, str) and url else None
+    return profile, picture, basic_only
+
+
+def _settle_profile(contact, page, outcome):
+    """Store a fetched profile, or settle why there is none. Raises the graph errors that may
+    succeed later."""
+    if isinstance(outcome, graph.ProfileUnavailable):
+        return _profile_failed(contact, "Facebook has no profile for this person")
+    if isinstance(outcome, graph.TokenInvalid):
+        mark_token_invalid(page, outcome, while_doing="fetching a customer's profile")
+        raise outcome
+    if isinstance(outcome, graph.GraphError):
+        if outcome.retryable:
+            raise outcome
+        return _profile_failed(contact, f"Facebook refused the profile: {outcome}")
+    if isinstance(outcome, Exception):
+        raise outcome
+    profile, picture, basic_only = outcome
+    if basic_only and not page.profile_fields_basic_only:  # remember: ask for the basics
+        FacebookPage.objects.filter(pk=page.pk).update(profile_fields_basic_only=True)
+        page.profile_fields_basic_only = True
     contact.first_name = str(profile.get("first_name") or "")[:120]
     contact.last_name = str(profile.get("last_name") or "")[:120]
     contact.locale = str(profile.get("locale") or "")[:16]
@@ -574,9 +693,8 @@ def fetch_profile(contact_id: int) -> Contact | None:
     contact.gender = str(profile.get("gender") or "")[:32]
     contact.profile_fetched_at = timezone.now()
     contact.profile_error = ""
-    picture_url = profile.get("profile_pic")
-    if isinstance(picture_url, str) and picture_url:
-        _keep_picture(contact, picture_url)
+    if picture is not None:
+        _keep_picture(contact, *picture)
     contact.save(
         update_fields=[
             "first_name",
@@ -593,28 +711,19 @@ def fetch_profile(contact_id: int) -> Contact | None:
     return contact
 
 
-def _ask_profile(client, page, psid):
-    if not page.profile_fields_basic_only:
-        try:
-            return client.get_user_profile(psid, PROFILE_FIELDS)
-        except graph.ProfileFieldsDenied:
-            # The page lacks the extended profile permissions: remember, ask for the basics.
-            FacebookPage.objects.filter(pk=page.pk).update(profile_fields_basic_only=True)
-            page.profile_fields_basic_only = True
-    return client.get_user_profile(psid, BASIC_PROFILE_FIELDS)
-
-
-def _keep_picture(contact, url):
-    """Profile picture URLs expire: keep a copy. Only from Facebook's (or the fake's) hosts."""
+def _download_picture(contact, url):
+    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts.
+    Returns (bytes, content type), or None when it can't be had."""
     try:
-        data, content_type = graph.fetch_media(
-            url,
-            allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS,
-            max_bytes=PROFILE_PICTURE_MAX_BYTES,
+        return graph.fetch_media(
+            url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=PROFILE_PICTURE_MAX_BYTES
         )
     except (graph.MediaRefused, graph.GraphError) as exc:
         logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
-        return
+        return None
+
+
+def _keep_picture(contact, data, content_type):
     extension = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(
         content_type, "jpg"
     )

@@ -51,6 +51,15 @@ def fetch_profile(self, contact_id):
 
 
 @shared_task(bind=True, max_retries=5)
+def fetch_profiles(self, contact_ids):
+    """Profiles of new contacts, fetched together; those Facebook could not give now are
+    asked for again with backoff."""
+    again = services.fetch_profiles(contact_ids)
+    if again and self.request.retries < self.max_retries:
+        raise self.retry(args=[again], countdown=_backoff(self.request.retries))
+
+
+@shared_task(bind=True, max_retries=5)
 def send_message(self, message_id):
     """Send an agent's reply; Facebook's temporary failures are retried with backoff, and the
     message fails with the last error when the retries run out."""

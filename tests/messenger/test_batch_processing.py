@@ -39,7 +39,7 @@ def test_a_batch_stores_what_one_by_one_would(connected_page, django_capture_on_
         assert services.process_deliveries([d.pk for d in deliveries]) == []
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("processed", 1)}
     assert Contact.objects.count() == 4 and Message.objects.count() == 24
-    assert len(callbacks) == 4  # one profile fetch per new contact
+    assert len(callbacks) == 1  # one task fetches the new contacts' profiles
     for c in range(4):
         contact = Contact.objects.get(external_id=f"70000{c}")
         assert contact.unread_count == 6 and contact.status == "new"
@@ -152,3 +152,12 @@ def test_every_shared_payload_in_one_batch_gives_what_one_by_one_gives(payload, 
     print(
         f"shared payloads: {len(SHARED)} in one batch, {len(one_by_one[1])} messages as one by one"
     )
+
+
+def test_tasks_of_deliveries_a_batch_took_need_no_query(connected_page, django_assert_num_queries):
+    deliveries = customer_posts(connected_page, customers=3, posts=2)
+    services.process_deliveries([deliveries[0].pk])  # takes every waiting delivery
+    assert not WebhookDelivery.objects.filter(status="received").exists()
+    with django_assert_num_queries(0):
+        for delivery in deliveries[1:]:  # their own tasks, coming later
+            assert services.process_deliveries([delivery.pk]) == []

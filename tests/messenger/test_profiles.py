@@ -125,3 +125,49 @@ def test_the_profile_task_retries_transient_errors_until_it_succeeds(customer, f
     customer.refresh_from_db()
     assert customer.first_name
     assert len(profile_calls(fake_graph)) == 3
+
+
+def new_customers(connected_page, n):
+    return [
+        Contact.objects.create(entry_point=connected_page.entry_point, external_id=f"71{i:014d}")
+        for i in range(n)
+    ]
+
+
+def test_many_profiles_are_fetched_together_and_a_failed_one_is_left_to_retry(
+    connected_page, fake_graph
+):
+    customers = new_customers(connected_page, 12)
+    unlucky = customers[5].external_id
+    fake_graph.fail_next("2_service_unavailable", path_contains=unlucky)
+    fake_graph.stall_next(0.2, times=8, path_contains="/71")  # slow answers, eight at a time
+    assert services.fetch_profiles([c.pk for c in customers]) == [customers[5].pk]
+    fetched = Contact.objects.exclude(profile_fetched_at=None)
+    assert fetched.count() == 11 and not fetched.filter(external_id=unlucky).exists()
+    assert all(c.profile_pic for c in fetched)
+    assert services.fetch_profiles([customers[5].pk]) == []  # the retry
+    assert Contact.objects.filter(profile_fetched_at=None).count() == 0
+    print("profiles fetched together: 12 contacts, 11 at once, 1 left to retry, 12 in the end")
+
+
+def test_the_profiles_task_retries_only_the_failed_contacts(connected_page, fake_graph):
+    from messenger.tasks import fetch_profiles
+
+    customers = new_customers(connected_page, 3)
+    unlucky = customers[1].external_id
+    fake_graph.fail_next("613_rate_limit", times=2, path_contains=unlucky)
+    assert fetch_profiles.apply(args=[[c.pk for c in customers]]).successful()  # eager retries
+    assert Contact.objects.filter(profile_fetched_at=None).count() == 0
+    asked = [c.path for c in fake_graph.calls if c.path.startswith("/71")]
+    assert sorted(asked) == sorted([f"/{c.external_id}" for c in customers] + [f"/{unlucky}"] * 2)
+
+
+def test_a_token_error_in_a_batch_marks_the_entry_point_and_keeps_no_retry(
+    connected_page, fake_graph
+):
+    customers = new_customers(connected_page, 3)
+    fake_graph.fail_next("190_463_token_expired", times=3, path_contains="/71")
+    assert services.fetch_profiles([c.pk for c in customers]) == []
+    connected_page.refresh_from_db()
+    assert connected_page.token_status == "invalid"
+    assert Contact.objects.filter(profile_fetched_at=None).count() == 3  # asked again later
