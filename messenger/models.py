@@ -14,8 +14,15 @@ class WebhookDelivery(models.Model):
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
 
+    # No foreign key constraint in the database: checking it made every webhook INSERT lock the
+    # page's row (FOR KEY SHARE), which concurrent posts to one page contend on (bench/).
+    # Deleting a page still deletes its deliveries (Django cascades); a delivery stored while
+    # its page was being deleted is dropped when a worker takes it.
     facebook_page = models.ForeignKey(
-        "campaigns.FacebookPage", on_delete=models.CASCADE, related_name="deliveries"
+        "campaigns.FacebookPage",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     received_at = models.DateTimeField(auto_now_add=True)
     body = models.TextField()

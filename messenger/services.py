@@ -65,8 +65,7 @@ def store_delivery(*, page_id: int, body: str) -> int:
     """Store a verified body; its id goes to a worker (in a batch) once the row is committed.
 
     One INSERT written out rather than `objects.create()`: the webhook runs it on every post,
-    and the ORM's model instance and SQL compilation cost more than the INSERT (bench/).
-    Raises IntegrityError when the page no longer exists."""
+    and the ORM's model instance and SQL compilation cost more than the INSERT (bench/)."""
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_DELIVERY,
@@ -161,6 +160,10 @@ def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[
     if not claimed:
         return []
     deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))
+    if len(deliveries) < len(claimed):  # stored while their page was being deleted
+        gone = set(claimed) - {d.pk for d in deliveries}
+        WebhookDelivery.objects.filter(pk__in=gone).delete()
+        logger.info("dropped %s deliveries of deleted pages", len(gone))
     try:
         with transaction.atomic():
             _apply_deliveries(deliveries)

@@ -4,7 +4,8 @@ Facebook may post many times a second to one webhook; loading the page and decry
 Secret on every post cost more than storing the delivery (bench/). A page saved or deleted in
 this process empties the cache at once; another process sees a change within `TTL_SECONDS`,
 and a new App Secret at once: a signature that fails against a cached secret is checked again
-against the stored one. A page deleted meanwhile is caught by the delivery's foreign key.
+against the stored one. A delivery stored for a page deleted meanwhile is dropped by the
+worker that takes it.
 """
 
 import threading

@@ -9,7 +9,6 @@ import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError
 from django.http import Http404, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -91,11 +90,7 @@ class MessengerWebhookView(View):
             json.loads(text)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return _reject(page, 400, "signed body is not JSON")
-        try:
-            services.store_delivery(page_id=page.pk, body=text)
-        except IntegrityError:  # the page was deleted since this process read it
-            webhook_pages.forget()
-            return self._unknown_key()
+        services.store_delivery(page_id=page.pk, body=text)
         return _plain("EVENT_RECEIVED", 200)
 
     def _unknown_key(self):
