@@ -82,7 +82,7 @@ _INSERT_DELIVERY = (
     "(facebook_page_id, received_at, body, status, attempts, last_error, event_kinds) "
     f"VALUES (%s, %s, %s, '{WebhookDelivery.Status.RECEIVED}', 0, '', '[]') RETURNING id"
 )
-# Deliveries handed to the workers per batch task (the sweep's batches, too).
+# Delivery ids per published task (the sweep's, too); what a worker takes is the setting.
 DELIVERY_BATCH_SIZE = 100
 
 
@@ -147,7 +147,7 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     return delivery
 
 
-def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[int]:
+def process_deliveries(delivery_ids, *, batch_size=None) -> list[int]:
     """Apply the events of stored deliveries together: one transaction, each contact looked up
     once, their messages inserted in one statement. Returns the ids to try again later.
 
@@ -156,7 +156,7 @@ def process_deliveries(delivery_ids, *, batch_size=DELIVERY_BATCH_SIZE) -> list[
     delivery_ids = list(delivery_ids)
     if _recently_done.issuperset(delivery_ids):
         return []  # done by an earlier batch of this process: no query needed to know
-    claimed = _claim(delivery_ids, batch_size)
+    claimed = _claim(delivery_ids, batch_size or settings.DELIVERY_BATCH_SIZE)
     if not claimed:
         return []
     deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))

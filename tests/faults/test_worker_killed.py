@@ -53,7 +53,8 @@ def in_progress():
 def kill_in_the_middle(start_worker, attempt):
     """Start a worker, SIGKILL its process group the moment it is inside a delivery, and say
     which deliveries it left unfinished."""
-    worker = start_worker(concurrency=2, name=f"doomed-{attempt}")
+    # One delivery per transaction: a batch of all of them is over too soon to be hit.
+    worker = start_worker(concurrency=2, env={"DELIVERY_BATCH_SIZE": "1"}, name=f"doomed-{attempt}")
     deadline = time.monotonic() + 30
     while not in_progress():
         if time.monotonic() > deadline or not WebhookDelivery.objects.filter(status="received"):
