@@ -232,19 +232,10 @@ def flush_broker():
     redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
 
-def queued_deliveries():
-    """(tasks waiting in Redis, delivery ids they carry): the webhook publishes in batches."""
-    import base64
-
+def queued_tasks():
     import redis
 
-    messages = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).lrange("celery", 0, -1)
-    ids = 0
-    for raw in messages:
-        message = json.loads(raw)
-        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        ids += len(args[0]) if isinstance(args[0], list) else 1
-    return len(messages), ids
+    return redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).llen("celery")
 
 
 def prepare_schema():
@@ -409,9 +400,9 @@ def bench_ingest(base_url, page, *, seconds, connections, rounds, web, profiler)
     result = {name: _mean_runs(r) for name, r in runs.items()}
     stored = WebhookDelivery.objects.count()
     result["webhook"]["deliveries_stored"] = stored
-    tasks, ids = queued_deliveries()
-    result["webhook"]["tasks_enqueued"] = tasks
-    result["webhook"]["deliveries_enqueued"] = ids
+    # The webhook publishes wake-ups, not one task per delivery: each task takes every
+    # delivery waiting when it runs.
+    result["webhook"]["wake_up_tasks"] = queued_tasks()
     result["ratio_webhook_vs_bare"] = result["webhook"]["req_per_s"] / result["bare"]["req_per_s"]
     result["ratio_webhook_vs_durable"] = (
         result["webhook"]["req_per_s"] / result["durable"]["req_per_s"]
@@ -785,13 +776,14 @@ def report_rows(results):
     rows.append(
         (
             "ingest",
-            "webhook: stored, enqueued (in tasks), non-2xx",
-            f"{ing['webhook']['deliveries_stored']:,}, {ing['webhook']['deliveries_enqueued']:,}"
-            f" (in {ing['webhook']['tasks_enqueued']:,}), {ing['webhook']['non_2xx']}",
-            "all stored + enqueued",
+            "webhook: answered 200, stored, wake-up tasks, non-2xx",
+            f"{ing['webhook']['requests']:,}, {ing['webhook']['deliveries_stored']:,}, "
+            f"{ing['webhook']['wake_up_tasks']:,}, {ing['webhook']['non_2xx']}",
+            "every 200 stored, woken",
             verdict(
                 clean
-                and ing["webhook"]["deliveries_stored"] == ing["webhook"]["deliveries_enqueued"]
+                and ing["webhook"]["deliveries_stored"] >= ing["webhook"]["requests"]
+                and ing["webhook"]["wake_up_tasks"] > 0
             ),
         )
     )

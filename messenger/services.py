@@ -6,7 +6,6 @@ import hmac
 import json
 import logging
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -61,8 +60,8 @@ def verify_signature(*, body: bytes, header: str, app_secret: str) -> None:
         raise SignatureInvalid("X-Hub-Signature-256 does not match the body")
 
 
-def store_delivery(*, page_id: int, body: str) -> int:
-    """Store a verified body; its id goes to a worker (in a batch) once the row is committed.
+def store_delivery(*, page_id: int, body: str) -> None:
+    """Store a verified body; a worker is woken to take it once the row is committed.
 
     One INSERT written out rather than `objects.create()`: the webhook runs it on every post,
     and the ORM's model instance and SQL compilation cost more than the INSERT (bench/)."""
@@ -71,42 +70,49 @@ def store_delivery(*, page_id: int, body: str) -> int:
             _INSERT_DELIVERY,
             [page_id, connection.ops.adapt_datetimefield_value(timezone.now()), body],
         )
-        delivery_id = cursor.fetchone()[0]
-    transaction.on_commit(lambda: _delivery_publisher.add(delivery_id))
-    return delivery_id
+    transaction.on_commit(wake_workers)
 
 
 # Our own table name and constants; the values are parameters.
 _INSERT_DELIVERY = (
     f"INSERT INTO {WebhookDelivery._meta.db_table} "  # noqa: S608
     "(facebook_page_id, received_at, body, status, attempts, last_error, event_kinds) "
-    f"VALUES (%s, %s, %s, '{WebhookDelivery.Status.RECEIVED}', 0, '', '[]') RETURNING id"
+    f"VALUES (%s, %s, %s, '{WebhookDelivery.Status.RECEIVED}', 0, '', '[]')"
 )
-# Delivery ids per published task (the sweep's, too); what a worker takes is the setting.
+# Delivery ids per task the sweep publishes.
 DELIVERY_BATCH_SIZE = 100
+# How long a task goes on taking waiting deliveries before it hands over to a new task (so a
+# worker's other tasks, replies and profiles, are not held back by a long burst).
+DRAIN_SECONDS = 1.0
 
 
-def enqueue_processing(delivery_ids):
-    """Hand deliveries to a worker, as one task. A broker outage must not lose them or fail the
-    webhook: the rows are stored, and the periodic sweep enqueues them again."""
+def enqueue_processing(delivery_ids=()):
+    """Ask a worker to process waiting deliveries (these first). A broker outage must not lose
+    them or fail the webhook: the rows are stored, and the periodic sweep enqueues them again."""
     from messenger.tasks import process_deliveries
 
     return enqueue(process_deliveries, list(delivery_ids))
 
 
-# At most 20 tasks a second per web process: under load, a task's batch is whatever came in
-# meanwhile (and the worker takes more, see `_claim`); a lone delivery goes out at once.
-_delivery_publisher = BatchPublisher(
-    enqueue_processing,
-    min_interval=0.05,
-    max_batch=DELIVERY_BATCH_SIZE,
-    name="delivery-publisher",
+def wake_workers():
+    """Wake a worker for the deliveries just stored. Publishing a task costs more than the rest
+    of a webhook request, so it is done by a thread of the web process: at once when a post
+    comes after a quiet moment, at most ten times a second under load (each task takes every
+    delivery waiting, see `process_deliveries`)."""
+    _waker.add(None)
+
+
+_waker = BatchPublisher(
+    lambda _pokes: enqueue_processing(),
+    min_interval=0.1,
+    max_batch=1_000_000,
+    name="delivery-waker",
 )
 
 
-def flush_published_deliveries(timeout=5.0):
-    """Wait until the deliveries stored by this process are handed to the broker (tests)."""
-    return _delivery_publisher.flush(timeout)
+def flush_wake_ups(timeout=5.0):
+    """Wait until this process's wake-ups are handed to the broker (tests)."""
+    return _waker.flush(timeout)
 
 
 _broker_down_until = 0.0
@@ -147,18 +153,28 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     return delivery
 
 
-def process_deliveries(delivery_ids, *, batch_size=None) -> list[int]:
-    """Apply the events of stored deliveries together: one transaction, each contact looked up
-    once, their messages inserted in one statement. Returns the ids to try again later.
+def process_deliveries(delivery_ids=(), *, batch_size=None, max_seconds=DRAIN_SECONDS):
+    """Take the deliveries waiting (`delivery_ids` first) in batches and apply each batch in
+    one transaction: each contact looked up once, its messages inserted in one statement.
+    Goes on until nothing is waiting, or for `max_seconds` and then asks for another task.
+    Returns the ids to try again later.
 
-    If the batch fails, each delivery is applied on its own, so one bad delivery holds no other
+    When the workers fall behind, batches grow and each statement does more. If a batch
+    fails, each of its deliveries is applied on its own, so one bad delivery holds no other
     back."""
-    delivery_ids = list(delivery_ids)
-    if _recently_done.issuperset(delivery_ids):
-        return []  # done by an earlier batch of this process: no query needed to know
-    claimed = _claim(delivery_ids, batch_size or settings.DELIVERY_BATCH_SIZE)
-    if not claimed:
-        return []
+    batch_size = batch_size or settings.DELIVERY_BATCH_SIZE
+    deadline = time.monotonic() + max_seconds
+    delivery_ids, again = list(delivery_ids), []
+    while claimed := _claim(delivery_ids, batch_size):
+        again += _apply_batch(claimed)
+        delivery_ids = []
+        if time.monotonic() > deadline:
+            enqueue_processing()  # the rest, after the worker's other tasks
+            break
+    return again
+
+
+def _apply_batch(claimed):
     deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))
     if len(deliveries) < len(claimed):  # stored while their page was being deleted
         gone = set(claimed) - {d.pk for d in deliveries}
@@ -167,7 +183,6 @@ def process_deliveries(delivery_ids, *, batch_size=None) -> list[int]:
     try:
         with transaction.atomic():
             _apply_deliveries(deliveries)
-        _recently_done.update(claimed)
         return []
     except Exception as exc:
         logger.warning(
@@ -180,49 +195,19 @@ def process_deliveries(delivery_ids, *, batch_size=None) -> list[int]:
         try:
             with transaction.atomic():
                 _apply_deliveries([delivery])
-            _recently_done.update([delivery.pk])
         except Exception as exc:
             if record_processing_failure(delivery.pk, exc):
                 again.append(delivery.pk)
     return again
 
 
-class _RecentIds:
-    """The ids this process took last (a bounded set): most tasks of a burst find their
-    deliveries taken by an earlier, larger batch of the same worker."""
-
-    def __init__(self, size=20_000):
-        self._ids, self._order = set(), deque(maxlen=size)
-
-    def update(self, ids):
-        for item in ids:
-            if len(self._order) == self._order.maxlen:
-                self._ids.discard(self._order[0])
-            self._order.append(item)
-            self._ids.add(item)
-
-    def clear(self):  # tests: ids come again after a test's rollback
-        self._ids.clear()
-        self._order.clear()
-
-    def issuperset(self, ids):
-        return bool(ids) and self._ids.issuperset(ids)
-
-
-_recently_done = _RecentIds()
-
-
 def _claim(delivery_ids, batch_size):
     """Take deliveries to process and count the attempt (committed at once, so a delivery that
-    kills its worker is counted too).
-
-    Besides its own deliveries, a batch takes others still waiting for their first attempt,
-    oldest first, up to `batch_size`: when the workers fall behind, batches grow and each
-    statement does more; the tasks of the deliveries taken this way find nothing left to do.
-    Rows are locked with SKIP LOCKED (PostgreSQL), so workers never wait for each other. A
-    delivery already attempted is taken again only when the sweep has enqueued it again (its
-    worker died) or by its own retry (`process_delivery`), not by a batch that happens to hold
-    its id while another worker is at it."""
+    kills its worker is counted too): those named, then those waiting for their first attempt,
+    oldest first, up to `batch_size`. Rows are locked with SKIP LOCKED (PostgreSQL), so
+    workers never wait for each other. A delivery already attempted is taken again only when
+    named by the sweep (its worker died) or by its own retry (`process_delivery`), never by a
+    worker while another is at it."""
     waiting = Q(status=WebhookDelivery.Status.RECEIVED)
     mine = Q(pk__in=delivery_ids)
     with transaction.atomic():

@@ -38,14 +38,6 @@ PAGE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _forget_deliveries_done_by_this_process():
-    # A worker skips the deliveries it has done; a rolled-back test's ids come again.
-    from messenger import services
-
-    services._recently_done.clear()
-
-
 @pytest.fixture(scope="session")
 def fake_graph_server():
     server = FakeGraphAPI().start()

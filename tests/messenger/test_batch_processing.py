@@ -154,10 +154,15 @@ def test_every_shared_payload_in_one_batch_gives_what_one_by_one_gives(payload, 
     )
 
 
-def test_tasks_of_deliveries_a_batch_took_need_no_query(connected_page, django_assert_num_queries):
+def test_one_task_takes_every_delivery_waiting_batch_after_batch(connected_page):
     deliveries = customer_posts(connected_page, customers=3, posts=2)
-    services.process_deliveries([deliveries[0].pk])  # takes every waiting delivery
-    assert not WebhookDelivery.objects.filter(status="received").exists()
-    with django_assert_num_queries(0):
-        for delivery in deliveries[1:]:  # their own tasks, coming later
-            assert services.process_deliveries([delivery.pk]) == []
+    assert services.process_deliveries(batch_size=2) == []  # a wake-up, naming none
+    assert not WebhookDelivery.objects.exclude(status="processed").exists()
+    assert Message.objects.count() == 12 and len(deliveries) == 6
+
+
+def test_a_task_hands_over_after_its_time(connected_page):
+    customer_posts(connected_page, customers=3, posts=2)
+    services.process_deliveries(batch_size=2, max_seconds=0)  # one batch, then a new task
+    assert WebhookDelivery.objects.filter(status="processed").count() == 2
+    assert WebhookDelivery.objects.filter(status="received", attempts=0).count() == 4

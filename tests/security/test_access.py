@@ -32,6 +32,7 @@ from rest_framework.test import APIClient
 from agent_desktop.models import Contact, Message
 from campaigns import services as builder
 from messenger import graph, services
+from messenger.models import WebhookDelivery
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,7 +157,8 @@ def test_no_browser_view_is_exempt_from_csrf():
 
 def post_urls(connected_page, contact, message):
     ep, campaign = connected_page.entry_point_id, connected_page.entry_point.campaign_id
-    delivery_id = services.store_delivery(page_id=connected_page.pk, body="{}")
+    services.store_delivery(page_id=connected_page.pk, body="{}")
+    delivery_id = WebhookDelivery.objects.latest("pk").pk
     return [
         "/logout/",
         "/campaigns/new/",
