@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messenger.tasks.sweep_unsent_messages",
         "schedule": 60.0,
     },
+    # Profiles whose first fetch was lost (broker down, worker died), every 10 minutes.
+    "sweep-missing-profiles": {
+        "task": "messenger.tasks.sweep_missing_profiles",
+        "schedule": 600.0,
+    },
     # Token lifecycle: validity, pages_messaging and expiry of every page's token, daily.
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",

@@ -125,25 +125,41 @@ def enqueue_send(message_id):
 
 def sweep_unsent_messages(limit=200):
     """Enqueue again the outgoing messages that no worker ever picked up (the broker was down
-    when they were queued). Messages a worker has tried are the task's own (it retries, then
-    settles them), so they are left alone. Returns how many were enqueued."""
+    when they were queued), and those whose attempt was left unsettled past `OUTCOME_GRACE`
+    (the worker died in the middle of the send, and its task with it): the send then settles
+    them, sent if their echo came, failed with a plain reason if not. Messages a worker is
+    still at are the task's own (it retries, then settles them). Returns how many."""
     cutoff = timezone.now() - SWEEP_AFTER
-    stale = list(
-        Message.objects.filter(
-            direction=Message.Direction.OUT,
-            status=Message.Status.QUEUED,
-            mid=None,
-            created_at__lt=cutoff,
-        )
-        .exclude(details__has_key=SEND_ATTEMPTS)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+    queued = Message.objects.filter(
+        direction=Message.Direction.OUT,
+        status=Message.Status.QUEUED,
+        mid=None,
+        created_at__lt=cutoff,
+    ).order_by("created_at")
+    never_tried = list(
+        queued.exclude(details__has_key=SEND_ATTEMPTS).values_list("pk", flat=True)[:limit]
     )
-    for message_id in stale:
+    unsettled = [
+        pk
+        for pk, details in queued.filter(details__has_key=SEND_STARTED).values_list(
+            "pk", "details"
+        )[:limit]
+        if _started_before(details, timezone.now() - OUTCOME_GRACE)
+    ]
+    for message_id in never_tried + unsettled:
         enqueue_send(message_id)
-    if stale:
-        logger.info("send sweep re-enqueued %s messages", len(stale))
-    return len(stale)
+    if never_tried or unsettled:
+        logger.info(
+            "send sweep re-enqueued %s messages never tried, %s left unsettled",
+            len(never_tried),
+            len(unsettled),
+        )
+    return len(never_tried) + len(unsettled)
+
+
+def _started_before(details, moment):
+    started = parse_datetime(str(details.get(SEND_STARTED)))
+    return started is not None and started < moment
 
 
 # --- Sending ---------------------------------------------------------------------------------

@@ -562,6 +562,28 @@ def enqueue_profile_fetch(contact_ids):
     return enqueue(fetch_profiles, list(contact_ids))
 
 
+def sweep_missing_profiles(limit=500):
+    """Ask again for the profiles of contacts whose first fetch was lost (the broker was down,
+    the worker died) or ran out of retries: never fetched, created more than
+    `PROFILE_ASK_AGAIN_AFTER` ago, their page's token not known to be invalid (those wait for a
+    new token). Returns how many."""
+    waiting = list(
+        Contact.objects.filter(
+            profile_fetched_at=None,
+            created_at__lt=timezone.now() - PROFILE_ASK_AGAIN_AFTER,
+            entry_point__facebook_page__isnull=False,
+        )
+        .exclude(entry_point__facebook_page__token_status=FacebookPage.TokenStatus.INVALID)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for start in range(0, len(waiting), DELIVERY_BATCH_SIZE):
+        enqueue_profile_fetch(waiting[start : start + DELIVERY_BATCH_SIZE])
+    if waiting:
+        logger.info("profile sweep asked again for %s contacts", len(waiting))
+    return len(waiting)
+
+
 def enqueue_profile_refresh(contact_id):
     """An agent's "refresh profile": fetch it again now, however fresh it is."""
     Contact.objects.filter(pk=contact_id).update(profile_fetched_at=None)

@@ -85,6 +85,12 @@ def sweep_stale_deliveries():
 
 
 @shared_task
+def sweep_missing_profiles():
+    """Ask again for the profiles whose first fetch was lost."""
+    return services.sweep_missing_profiles()
+
+
+@shared_task
 def check_all_tokens():
     """Daily: ask Facebook about every page token (validity, expiry, scopes); an invalid one is
     marked on its entry point. Returns counts: checked, warnings, failed."""

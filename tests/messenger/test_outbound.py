@@ -434,3 +434,18 @@ def _wait_for_sent(fake_graph, timeout=5.0):
             return sent[0]
         time.sleep(0.05)
     raise AssertionError("the fake never accepted the send")
+
+
+def test_the_sweep_settles_a_send_whose_worker_died_in_the_middle(customer, fake_graph):
+    old = timezone.now() - outbound.SWEEP_AFTER - timedelta(seconds=1)
+    long_ago = (timezone.now() - outbound.OUTCOME_GRACE - timedelta(seconds=1)).isoformat()
+    just_now = timezone.now().isoformat()
+    orphaned = reply(customer, details={"send_started_at": long_ago, "send_attempts": 1})
+    in_flight = reply(customer, details={"send_started_at": just_now, "send_attempts": 1})
+    Message.objects.filter(pk__in=[orphaned.pk, in_flight.pk]).update(created_at=old)
+    assert outbound.sweep_unsent_messages() == 1  # the one no worker is at any more
+    outbound.send_message(orphaned.pk)  # what the enqueued task does
+    assert reloaded(orphaned).status == "failed"
+    assert "unknown whether the customer got this reply" in reloaded(orphaned).error
+    assert reloaded(in_flight).status == "queued"
+    assert send_calls(fake_graph) == []  # never sent a second time

@@ -1,5 +1,7 @@
 """Customers' Facebook profiles, fetched from the fake Graph API over HTTP."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -171,3 +173,19 @@ def test_a_token_error_in_a_batch_marks_the_entry_point_and_keeps_no_retry(
     connected_page.refresh_from_db()
     assert connected_page.token_status == "invalid"
     assert Contact.objects.filter(profile_fetched_at=None).count() == 3  # asked again later
+
+
+def test_the_sweep_asks_again_for_profiles_whose_fetch_was_lost(connected_page, fake_graph):
+    lost, _recent, fetched, token_gone = new_customers(connected_page, 4)
+    old = timezone.now() - services.PROFILE_ASK_AGAIN_AFTER - timedelta(seconds=1)
+    Contact.objects.filter(pk__in=[lost.pk, fetched.pk, token_gone.pk]).update(created_at=old)
+    Contact.objects.filter(pk=fetched.pk).update(profile_fetched_at=timezone.now())
+    # Not the recent one (its first fetch is on its way), nor the one fetched.
+    assert services.sweep_missing_profiles() == 2
+    services.fetch_profiles([lost.pk])  # what the enqueued task does
+    lost.refresh_from_db()
+    assert lost.first_name
+    connected_page.token_status = "invalid"
+    connected_page.save(update_fields=["token_status"])
+    assert services.sweep_missing_profiles() == 0  # the other one waits for a new token
+    assert Contact.objects.get(pk=token_gone.pk).profile_fetched_at is None
