@@ -84,6 +84,12 @@ DELIVERY_BATCH_SIZE = 100
 # How long a task goes on taking waiting deliveries before it hands over to a new task (so a
 # worker's other tasks, replies and profiles, are not held back by a long burst).
 DRAIN_SECONDS = 1.0
+# How long a task keeps looking (every `LINGER_POLL_SECONDS`) once nothing waits: while posts
+# keep coming, a worker is there to take them within milliseconds, and the web processes need
+# to publish wake-ups only after a quiet moment (at most every `WAKE_INTERVAL_SECONDS`).
+LINGER_SECONDS = 0.5
+LINGER_POLL_SECONDS = 0.02
+WAKE_INTERVAL_SECONDS = 0.5
 
 
 def enqueue_processing(delivery_ids=()):
@@ -96,15 +102,16 @@ def enqueue_processing(delivery_ids=()):
 
 def wake_workers():
     """Wake a worker for the deliveries just stored. Publishing a task costs more than the rest
-    of a webhook request, so it is done by a thread of the web process: at once when a post
-    comes after a quiet moment, at most ten times a second under load (each task takes every
-    delivery waiting, see `process_deliveries`)."""
+    of a webhook request (and a thread publishing slows the requests beside it), so a thread of
+    the web process publishes at once when a post comes after a quiet moment, and at most every
+    `WAKE_INTERVAL_SECONDS` while posts keep coming: a woken worker takes every delivery waiting
+    and keeps looking for new ones for `LINGER_SECONDS` (see `process_deliveries`)."""
     _waker.add(None)
 
 
 _waker = BatchPublisher(
     lambda _pokes: enqueue_processing(),
-    min_interval=0.1,
+    min_interval=WAKE_INTERVAL_SECONDS,
     max_batch=1_000_000,
     name="delivery-waker",
 )
@@ -153,24 +160,37 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     return delivery
 
 
-def process_deliveries(delivery_ids=(), *, batch_size=None, max_seconds=DRAIN_SECONDS):
+def process_deliveries(
+    delivery_ids=(), *, batch_size=None, max_seconds=DRAIN_SECONDS, linger_seconds=0.0
+):
     """Take the deliveries waiting (`delivery_ids` first) in batches and apply each batch in
     one transaction: each contact looked up once, its messages inserted in one statement.
-    Goes on until nothing is waiting, or for `max_seconds` and then asks for another task.
-    Returns the ids to try again later.
+    Goes on until nothing has been waiting for `linger_seconds`, or for `max_seconds` and then
+    asks for another task if more waits. Returns the ids to try again later.
 
     When the workers fall behind, batches grow and each statement does more. If a batch
     fails, each of its deliveries is applied on its own, so one bad delivery holds no other
     back."""
     batch_size = batch_size or settings.DELIVERY_BATCH_SIZE
     deadline = time.monotonic() + max_seconds
-    delivery_ids, again = list(delivery_ids), []
-    while claimed := _claim(delivery_ids, batch_size):
-        again += _apply_batch(claimed)
+    delivery_ids, again, quiet_until, took_any = list(delivery_ids), [], None, False
+    while True:
+        claimed = _claim(delivery_ids, batch_size)
         delivery_ids = []
-        if time.monotonic() > deadline:
-            enqueue_processing()  # the rest, after the worker's other tasks
+        if claimed:
+            again += _apply_batch(claimed)
+            quiet_until, took_any = None, True
+            if time.monotonic() > deadline:
+                enqueue_processing()  # the rest, after the worker's other tasks
+                break
+            continue
+        # Nothing waits. A task that found work keeps looking a little (more is likely on its
+        # way); one that found none (its deliveries were taken by another) ends at once.
+        now = time.monotonic()
+        quiet_until = quiet_until or now + linger_seconds
+        if not took_any or now >= quiet_until or now > deadline:
             break
+        time.sleep(LINGER_POLL_SECONDS)
     return again
 
 

@@ -33,7 +33,7 @@ def process_deliveries(self, delivery_ids):
     """Deliveries stored by the webhook, in batches. One that fails is tried again on its own,
     with backoff, by `process_delivery`; a batch that could not start, as a whole."""
     try:
-        again = services.process_deliveries(delivery_ids)
+        again = services.process_deliveries(delivery_ids, linger_seconds=services.LINGER_SECONDS)
     except Exception as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     for delivery_id in again:

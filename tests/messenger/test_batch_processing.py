@@ -2,7 +2,11 @@
 in far fewer statements, and one bad delivery holds no other back."""
 
 import json
+import threading
+import time
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
@@ -166,3 +170,20 @@ def test_a_task_hands_over_after_its_time(connected_page):
     services.process_deliveries(batch_size=2, max_seconds=0)  # one batch, then a new task
     assert WebhookDelivery.objects.filter(status="processed").count() == 2
     assert WebhookDelivery.objects.filter(status="received", attempts=0).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)  # the late delivery is stored by another connection
+def test_a_task_takes_deliveries_stored_while_it_lingers(connected_page):
+    customer_posts(connected_page, customers=1, posts=1)
+
+    def store_later():
+        time.sleep(0.2)
+        store(connected_page, page_body(PAGE_ID, text_item(PAGE_ID, "700009", "late")))
+        connection.close()
+
+    thread = threading.Thread(target=store_later)
+    thread.start()
+    services.process_deliveries(linger_seconds=0.6)
+    thread.join()
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
+    assert Message.objects.filter(text="late").exists()
