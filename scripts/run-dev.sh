@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PORT=${PORT:-8000}
+# The sandbox's fake Graph API is served by this web server: when .env points GRAPH_API_URL at
+# the in-app sandbox (on whatever port `make setup` wrote), follow the port used now. A Graph
+# URL set in the environment, or a non-sandbox one in .env, is left alone.
+if [ -z "${GRAPH_API_URL:-}" ] && grep -q '^GRAPH_API_URL=http://127.0.0.1:[0-9]*/sandbox/' .env 2>/dev/null; then
+  export GRAPH_API_URL="http://127.0.0.1:$PORT/sandbox/graph/v25.0"
+fi
 
 trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait' EXIT INT TERM
 
