@@ -82,7 +82,7 @@ def record_inbound(*, contact, incoming: IncomingMessage):
         incoming=incoming,
     )
     if message is not None:
-        _contacts_after_inbound([(contact, [incoming])])
+        _contacts_after_messages([(contact, [incoming])])
     return message
 
 
@@ -118,14 +118,15 @@ def record_inbound_many(items):
     by_contact = {}
     for contact, incoming in fresh:
         by_contact.setdefault(contact.pk, (contact, []))[1].append(incoming)
-    _contacts_after_inbound(by_contact.values())
+    _contacts_after_messages(by_contact.values())
     return messages
 
 
-def _contacts_after_inbound(groups):
-    """Move each contact's last message, unread count and reply window for the messages just
-    stored, [(contact, [IncomingMessage])], and reopen a closed one whose customer writes: one
-    UPDATE for them all, each contact's change computed from its current row (so concurrent
+def _contacts_after_messages(groups, *, from_customer=True):
+    """Move each contact's last message (only forward: events arrive out of order) for the
+    messages just stored, [(contact, [IncomingMessage])]; for the customer's, also the unread
+    count and reply window, and reopen a closed contact whose customer writes. One UPDATE for
+    them all, each contact's change computed from its current row (so concurrent
     workers' changes add up). Rows in id order: concurrent workers updating the same contacts
     take their locks in the same order, so they wait for each other rather than deadlock."""
     rows = []
@@ -134,7 +135,7 @@ def _contacts_after_inbound(groups):
         for incoming in incomings:  # the last of equal times wins, as if stored one by one
             if incoming.sent_at >= latest.sent_at:
                 latest = incoming
-        counted = [i.sent_at for i in incomings if i.counts_as_customer_message]
+        counted = [i.sent_at for i in incomings if from_customer and i.counts_as_customer_message]
         newest_inbound = max(counted) if counted else None
         rows.append((contact.pk, len(counted), newest_inbound, latest.sent_at, _preview(latest)))
     update_rows(
@@ -184,7 +185,7 @@ def record_outbound_echo(*, contact, incoming: IncomingMessage, from_this_app: b
         incoming=incoming,
     )
     if message is not None:
-        _touch_last_message(contact, incoming)
+        _contacts_after_messages([(contact, [incoming])], from_customer=False)
     return message
 
 
@@ -251,14 +252,6 @@ def _new_message(*, contact, direction, source, status, incoming):
         event_key=incoming.event_key or None,
         sent_at=incoming.sent_at,
     )
-
-
-def _touch_last_message(contact, incoming):
-    """Move the contact's last message time and preview, unless a later message is there
-    already (events may arrive out of order)."""
-    Contact.objects.filter(pk=contact.pk).filter(
-        Q(last_message_at=None) | Q(last_message_at__lte=incoming.sent_at)
-    ).update(last_message_at=incoming.sent_at, last_message_preview=_preview(incoming))
 
 
 def _preview(incoming):

@@ -79,8 +79,6 @@ _INSERT_DELIVERY = (
     "(facebook_page_id, received_at, body, status, attempts, last_error, event_kinds) "
     f"VALUES (%s, %s, %s, '{WebhookDelivery.Status.RECEIVED}', 0, '', '[]')"
 )
-# Delivery ids per task the sweep publishes.
-DELIVERY_BATCH_SIZE = 100
 # How long a task goes on taking waiting deliveries before it hands over to a new task (so a
 # worker's other tasks, replies and profiles, are not held back by a long burst).
 DRAIN_SECONDS = 1.0
@@ -115,11 +113,6 @@ _waker = BatchPublisher(
     max_batch=1_000_000,
     name="delivery-waker",
 )
-
-
-def flush_wake_ups(timeout=5.0):
-    """Wait until this process's wake-ups are handed to the broker (tests)."""
-    return _waker.flush(timeout)
 
 
 _broker_down_until = 0.0
@@ -363,8 +356,9 @@ def sweep_stale_deliveries(limit=500):
         .values_list("pk", flat=True)[:limit]
     )
     WebhookDelivery.objects.filter(pk__in=stale).update(swept_at=timezone.now())
-    for start in range(0, len(stale), DELIVERY_BATCH_SIZE):
-        enqueue_processing(stale[start : start + DELIVERY_BATCH_SIZE])
+    size = settings.DELIVERY_BATCH_SIZE
+    for start in range(0, len(stale), size):
+        enqueue_processing(stale[start : start + size])
     if stale:
         logger.info("sweep re-enqueued %s deliveries", len(stale))
     return len(stale)
@@ -597,8 +591,9 @@ def sweep_missing_profiles(limit=500):
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for start in range(0, len(waiting), DELIVERY_BATCH_SIZE):
-        enqueue_profile_fetch(waiting[start : start + DELIVERY_BATCH_SIZE])
+    size = settings.DELIVERY_BATCH_SIZE
+    for start in range(0, len(waiting), size):
+        enqueue_profile_fetch(waiting[start : start + size])
     if waiting:
         logger.info("profile sweep asked again for %s contacts", len(waiting))
     return len(waiting)
