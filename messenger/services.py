@@ -356,12 +356,17 @@ def sweep_stale_deliveries(limit=500):
         .values_list("pk", flat=True)[:limit]
     )
     WebhookDelivery.objects.filter(pk__in=stale).update(swept_at=timezone.now())
+    return _enqueue_in_batches(enqueue_processing, stale, "sweep re-enqueued %s deliveries")
+
+
+def _enqueue_in_batches(enqueue_batch, ids, log_message):
+    """The sweeps' ids, in tasks of `DELIVERY_BATCH_SIZE`; returns how many."""
     size = settings.DELIVERY_BATCH_SIZE
-    for start in range(0, len(stale), size):
-        enqueue_processing(stale[start : start + size])
-    if stale:
-        logger.info("sweep re-enqueued %s deliveries", len(stale))
-    return len(stale)
+    for start in range(0, len(ids), size):
+        enqueue_batch(ids[start : start + size])
+    if ids:
+        logger.info(log_message, len(ids))
+    return len(ids)
 
 
 def retry_delivery(delivery: WebhookDelivery) -> None:
@@ -591,12 +596,9 @@ def sweep_missing_profiles(limit=500):
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    size = settings.DELIVERY_BATCH_SIZE
-    for start in range(0, len(waiting), size):
-        enqueue_profile_fetch(waiting[start : start + size])
-    if waiting:
-        logger.info("profile sweep asked again for %s contacts", len(waiting))
-    return len(waiting)
+    return _enqueue_in_batches(
+        enqueue_profile_fetch, waiting, "profile sweep asked again for %s contacts"
+    )
 
 
 def enqueue_profile_refresh(contact_id):
