@@ -1,4 +1,4 @@
-"""REST API of the desktop: contacts, their messages, replies and actions (shared/DESIGN.md)."""
+"""REST API of the desktop: contacts, their messages, replies and actions."""
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema

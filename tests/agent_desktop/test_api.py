@@ -1,4 +1,4 @@
-"""The contacts API (contract in shared/DESIGN.md), and its campaign isolation."""
+"""The contacts API, and its campaign isolation."""
 
 import pytest
 from rest_framework.authtoken.models import Token

@@ -1,4 +1,4 @@
-"""Playwright driving Debian's Chromium (see shared/TESTING.md). Screenshots go to
+"""Playwright driving Debian's Chromium (never a downloaded build). Screenshots go to
 test-artifacts/screenshots/ (ignored by git) to be looked at."""
 
 import os

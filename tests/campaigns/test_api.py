@@ -1,4 +1,4 @@
-"""REST API for campaigns and entry points (contract: shared/DESIGN.md)."""
+"""REST API for campaigns and entry points."""
 
 import pytest
 from rest_framework.authtoken.models import Token

@@ -1,17 +1,11 @@
-"""The verify handshake on the generated webhook URL (shared/messenger/payloads/00)."""
-
-import json
-from pathlib import Path
+"""The verify handshake on the generated webhook URL (tests/fixtures/messenger/00)."""
 
 import pytest
 
 from campaigns import services
+from tests.fixtures import messenger_payload
 
-CASES = json.loads(
-    (
-        Path(__file__).resolve().parents[3] / "shared/messenger/payloads/00_verification_cases.json"
-    ).read_text()
-)["cases"]
+CASES = messenger_payload("00")["cases"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['expect_status']}-{sorted(c['query'])}")

@@ -1,21 +1,13 @@
 import copy
-import json
-from pathlib import Path
 
 import pytest
 
 from messenger import services
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook
+from tests.fixtures import messenger_payload as load_payload
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "messenger" / "payloads"
-PSID = "6512345678901234"  # the customer in the shared payloads
-
-
-def load_payload(name):
-    """A body from shared/messenger/payloads, by its number (e.g. "01")."""
-    (path,) = PAYLOADS.glob(f"{name}_*.json")
-    return json.loads(path.read_text())
+PSID = "6512345678901234"  # the customer in the recorded payloads
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
 """The fake Graph API's set-up part (debug_token, subscriptions, the verify handshake), and the
 Graph client's calls for it, over real HTTP."""
 
-import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -19,16 +17,11 @@ from messenger.sandbox.fake_graph import (
     response_headers,
 )
 from tests.conftest import PAGE
+from tests.fixtures import messenger_payload
 
-SHARED_PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "messenger" / "payloads"
 APP_ID = PAGE["app_id"]
 PAGE_ID = PAGE["page_id"]
 FIELDS = ["messages", "message_deliveries"]
-
-
-def shared_payload(number):
-    (path,) = SHARED_PAYLOADS.glob(f"{number}_*.json")
-    return json.loads(path.read_text())
 
 
 def page_client(token=PAGE["access_token"]):
@@ -75,7 +68,7 @@ def test_without_a_public_origin_the_address_comes_from_start():
 # --- debug_token -------------------------------------------------------------------------------
 def test_debug_token_describes_a_page_token_like_payload_97(fake_graph):
     data = app_client().debug_token(PAGE["access_token"])
-    assert set(data) == set(shared_payload("97")["data"])
+    assert set(data) == set(messenger_payload("97")["data"])
     assert data["is_valid"] is True and data["type"] == "PAGE"
     assert (data["app_id"], data["profile_id"], data["expires_at"]) == (APP_ID, PAGE_ID, 0)
     assert {"pages_messaging", "pages_manage_metadata", "pages_show_list"} <= set(data["scopes"])
@@ -99,7 +92,7 @@ def test_an_expired_token_is_invalid_like_payload_98_and_refused_with_463(fake_g
     fake_graph.expire_token(PAGE["access_token"])
     data = app_client().debug_token(PAGE["access_token"])
     assert data["is_valid"] is False
-    assert set(data) == set(shared_payload("98")["data"])
+    assert set(data) == set(messenger_payload("98")["data"])
     assert (data["error"]["code"], data["error"]["subcode"]) == (190, 463)
     with pytest.raises(graph.TokenInvalid) as caught:
         page_client().get_page_identity()
@@ -132,7 +125,7 @@ def test_a_page_starts_unsubscribed_and_subscribing_lists_the_app_like_payload_9
     assert page_client().get_subscribed_apps(PAGE_ID) == []
     assert page_client().subscribe_page(PAGE_ID, FIELDS) is True
     (app,) = page_client().get_subscribed_apps(PAGE_ID)
-    assert set(app) == set(shared_payload("96")["data"][0])
+    assert set(app) == set(messenger_payload("96")["data"][0])
     assert (app["id"], app["subscribed_fields"]) == (APP_ID, FIELDS)
     assert fake_graph.page_subscriptions(PAGE_ID) == {APP_ID: FIELDS}
     (call,) = fake_graph.calls_to("POST", f"/{PAGE_ID}/subscribed_apps")

@@ -1,15 +1,13 @@
 """The Graph client against the fake Graph API over real HTTP."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from messenger import graph
 from messenger.sandbox.fake_graph import ERROR_BODIES
 from tests.conftest import PAGE
-
-SHARED_PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "messenger" / "payloads"
+from tests.fixtures import MESSENGER_PAYLOADS
 
 
 def client(**overrides):
@@ -107,8 +105,8 @@ def test_a_closed_port_is_unreachable_and_the_message_holds_no_token(settings):
 
 
 def test_the_fake_serves_the_recorded_error_bodies():
-    """The fake's error catalogue is the shared/messenger/payloads/70-87 bodies, unchanged."""
-    files = sorted(SHARED_PAYLOADS.glob("[78]*_error_*.json"))
+    """The fake's error catalogue is the recorded 70-87 bodies, unchanged."""
+    files = sorted(MESSENGER_PAYLOADS.glob("[78]*_error_*.json"))
     assert len(files) == 18
     for path in files:
         key = path.stem.split("_", 2)[2]
