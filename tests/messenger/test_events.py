@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messenger import events as ev
-from tests.messenger.conftest import PAYLOADS, PSID, load_payload
+from tests.fixtures import MESSENGER_PAYLOADS as PAYLOADS
+from tests.messenger.conftest import PSID, load_payload
 
 PAGE_ID = "112233445566778"
 
