@@ -66,6 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are served by the app itself (gunicorn alone serves /static/), before the
+    # middleware below spends anything on them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,6 +153,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Production (DEBUG=0) serves what `manage.py collectstatic` gathered into STATIC_ROOT, under
+# hashed names that browsers may keep forever, with gzip copies (WhiteNoise picks one per
+# request). Development and the tests serve static/ as it is: nothing to collect.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if DEBUG:  # WhiteNoise warns at every start about a missing STATIC_ROOT; nothing is collected
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: put the new key first,

@@ -77,6 +77,9 @@ def test_production_refuses_to_start_without_a_real_value(missing):
 
 
 def test_production_has_no_sandbox_and_sends_the_security_headers():
+    # Production pages name their static files from collectstatic's manifest.
+    collected = manage("collectstatic", "--noinput", env=PRODUCTION_ENV)
+    assert collected.returncode == 0, collected.stderr
     script = (
         "from django.conf import settings; from django.test import Client; "
         "from django.urls import Resolver404, resolve\n"
