@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt clean bench lock lock-check
+.PHONY: setup run test lint fmt clean bench lock lock-check prod-check
 
 setup: $(VENV)/.installed .env
 
@@ -25,6 +25,11 @@ lock: setup
 
 lock-check: setup
 	scripts/lock.sh --check
+
+# The production install from a fresh clone of HEAD, run and checked as deployed (a few minutes;
+# needs PostgreSQL, Redis and PyPI): see scripts/prod_check.py.
+prod-check:
+	$(PYTHON) scripts/prod_check.py
 
 # Development settings for this checkout (the real environment wins over them).
 .env:
