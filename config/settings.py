@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, Facebook Page entry points and their webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only for logged-in users and tokens, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" and a "status": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "EntryPointKindEnum": "campaigns.models.EntryPoint.Kind",
