@@ -282,7 +282,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "config.logging.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "config.logging.RedactSecrets"},
+        "one_line_per_refused_webhook": {"()": "config.logging.OneLinePerRefusedWebhook"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
