@@ -140,6 +140,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+# The address counted: the one our TLS proxy saw when BEHIND_TLS_PROXY, else the connection's.
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -297,6 +299,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_per_refused_webhook"]},
         # The dev server's access log, with tokens in quoted URLs blanked out.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
