@@ -41,6 +41,9 @@ SECRET_KEY = env.str("SECRET_KEY", default=None) or _dev_default(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=None) or _dev_default(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+# A TLS-terminating proxy in front of the app sets X-Forwarded-Proto and X-Forwarded-For; they
+# are trusted only when this says so (a client can send them too).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 # Origin used to build absolute webhook URLs when the request host is not the public one
 # (behind a tunnel or a proxy). Empty: use the request's own origin.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "campaigns",
     "messenger",
     "agent_desktop",
+    "config.apps.ProjectConfig",  # the project's own system checks (config/checks.py)
 ]
 
 MIDDLEWARE = [
@@ -139,6 +143,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+# The address counted: the one our TLS proxy saw when BEHIND_TLS_PROXY, else the connection's.
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -182,6 +188,8 @@ WEBHOOK_PATH_PREFIX = "messenger"
 # The sandbox (a fake Graph API served at /sandbox/graph/ and a customer simulator) is on in
 # development and off in production. Point GRAPH_API_URL at <origin>/sandbox/graph/v25.0 to use it.
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
+# SANDBOX=1 with DEBUG=0 fails the system checks (config.E001) unless this says it is meant.
+SANDBOX_IN_PRODUCTION = env.bool("SANDBOX_IN_PRODUCTION", default=False)
 # Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
 # the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
 FACEBOOK_MEDIA_HOSTS = env.list(
@@ -276,6 +284,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, Facebook Page entry points and their webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only for logged-in users and tokens, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" and a "status": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "EntryPointKindEnum": "campaigns.models.EntryPoint.Kind",
@@ -290,7 +300,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "config.logging.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "config.logging.RedactSecrets"},
+        "one_line_per_refused_webhook": {"()": "config.logging.OneLinePerRefusedWebhook"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -302,6 +315,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_per_refused_webhook"]},
         # The dev server's access log, with tokens in quoted URLs blanked out.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
@@ -328,8 +342,20 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
-    if env.bool("BEHIND_TLS_PROXY", default=False):
+    # Both reach beyond this app (every subdomain; browsers' built-in lists, which take months
+    # to leave), so they are the operator's decision, off unless set.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # `check --deploy` warns while they are off (W005, W021); off is our deliberate default, so
+    # each warning is silenced only while its setting is off. Preload lists accept a site only
+    # with includeSubDomains, so W005 speaks again when preload is asked for without it.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS or SECURE_HSTS_PRELOAD else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+    # Behind a TLS-terminating proxy: it says whether the client used https (without this the
+    # app sees plain http from the proxy and redirects every request again, a loop), and it
+    # appends the client's address to X-Forwarded-For (login rate limiting keys on it). The
+    # proxy must overwrite X-Forwarded-Proto, never pass on the client's own.
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
