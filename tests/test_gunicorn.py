@@ -7,7 +7,9 @@ gunicorn itself trusts X-Forwarded-Proto from the addresses of `--forwarded-allo
 (127.0.0.1 by default): a proxy on the same machine. The TLS tests stand for a proxy on another
 machine (gunicorn trusts some other address), so what they show is the app's own setting."""
 
+import os
 import secrets
+import subprocess
 import sys
 from urllib.parse import urlencode, urlsplit
 
@@ -17,6 +19,7 @@ import requests
 from campaigns import services as builder
 from messenger.sandbox.facebook_webhooks import encode_like_facebook
 from tests.processes import Process, free_port, wait_until
+from tests.security.test_access import PRODUCTION_ENV, ROOT
 from tests.test_production_defaults import REFUSED_POSTS, signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,8 +59,28 @@ class Gunicorn:
         )
 
 
+@pytest.fixture(scope="module")
+def collected_var_dir(tmp_path_factory):
+    """A VAR_DIR after `manage.py collectstatic`, as a deploy runs it before gunicorn starts:
+    with DEBUG=0 every page (the 404 page too) names its static files from the manifest."""
+    var_dir = tmp_path_factory.mktemp("gunicorn-var")
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "SANDBOX")
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env={**inherited, **PRODUCTION_ENV, "VAR_DIR": str(var_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return var_dir
+
+
 @pytest.fixture
-def start_gunicorn(process_env, settings, tmp_path, request):
+def start_gunicorn(process_env, settings, tmp_path, request, collected_var_dir):
     started = []
 
     def start(*, proxy_elsewhere=False, **env):
@@ -71,6 +94,7 @@ def start_gunicorn(process_env, settings, tmp_path, request):
             "ALLOWED_HOSTS": HOST,
             # The test's keys, so the App Secret the test stored decrypts.
             "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEY),
+            "VAR_DIR": str(collected_var_dir),
             **env,
         }
         args = [
