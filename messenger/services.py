@@ -17,6 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
 from campaigns.models import FacebookPage
@@ -739,24 +740,27 @@ def _settle_profile(contact, page, outcome):
 
 
 def _download_picture(contact, url):
-    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts.
-    Returns (bytes, content type), or None when it can't be had."""
+    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts,
+    and only when its bytes decode as an image. Returns (bytes, image type), or None."""
     try:
-        return graph.fetch_media(
+        data, _declared = graph.fetch_media(
             url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=PROFILE_PICTURE_MAX_BYTES
         )
     except (graph.MediaRefused, graph.GraphError) as exc:
         logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
         return None
+    content_type = media.image_type(data)
+    if content_type is None:
+        logger.info("profile picture not kept contact=%s: not an image", contact.pk)
+        return None
+    return data, content_type
 
 
 def _keep_picture(contact, data, content_type):
-    extension = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(
-        content_type, "jpg"
-    )
     if contact.profile_pic:
         contact.profile_pic.delete(save=False)
-    contact.profile_pic.save(f"{contact.pk}.{extension}", ContentFile(data), save=False)
+    name = f"{contact.pk}{media.EXTENSIONS[content_type]}"
+    contact.profile_pic.save(name, ContentFile(data), save=False)
 
 
 def _profile_failed(contact, reason):
