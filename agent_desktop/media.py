@@ -14,6 +14,8 @@ import secrets
 from django.http import FileResponse
 from PIL import Image
 
+from config import remote_urls
+
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 # Larger pictures are sent and served as files: decoding them would cost too much memory.
@@ -22,6 +24,9 @@ DOWNLOAD_TYPE = "application/octet-stream"
 # No script, no plugin, no form, an opaque origin: even a file a browser chose to render can't
 # act as the signed-in user.
 SANDBOX_POLICY = "default-src 'none'; sandbox"
+# Attachments the desktop shows inline are loaded by the agent's browser without a click: only
+# from Facebook's media hosts. Others are links to click.
+INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
 
 
 def image_type(data):
@@ -61,3 +66,11 @@ def kept_file_response(field_file, *, download_name=""):
     response["Content-Security-Policy"] = SANDBOX_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def attachment_url_allowed(attachment_type, url):
+    """Whether a channel's attachment URL may be shown: as a source for inline types (Facebook
+    media only), as a link for the others (any host name; see config.remote_urls)."""
+    if attachment_type in INLINE_ATTACHMENT_TYPES:
+        return remote_urls.is_media_url(url)
+    return remote_urls.is_link_url(url)

@@ -10,16 +10,18 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from config import remote_urls
+
 HEADER = "Content-Security-Policy"
 MEDIA_DIRECTIVES = ("img-src", "media-src")
 
 
 def content_security_policy():
     directives = {name: list(sources) for name, sources in settings.CONTENT_SECURITY_POLICY.items()}
-    graph = urlsplit(settings.GRAPH_API_URL)
-    host = (graph.hostname or "").lower()
-    if host and host != "facebook.com" and not host.endswith(".facebook.com"):
-        origin = f"{graph.scheme}://{graph.netloc}"
+    sandbox = remote_urls.sandbox_graph_base()
+    if sandbox:
+        parts = urlsplit(sandbox)
+        origin = f"{parts.scheme}://{parts.netloc}"
         for name in MEDIA_DIRECTIVES:
             if name in directives and origin not in directives[name]:
                 directives[name].append(origin)

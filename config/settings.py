@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -166,14 +165,12 @@ WEBHOOK_PATH_PREFIX = "messenger"
 # The sandbox (a fake Graph API served at /sandbox/graph/ and a customer simulator) is on in
 # development and off in production. Point GRAPH_API_URL at <origin>/sandbox/graph/v25.0 to use it.
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
-# Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
-# the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
+# Media (profile pictures downloaded, attachments the agent's browser loads) come only from these
+# hosts over https (a leading dot: any subdomain), or from below the sandbox's fake Graph API when
+# GRAPH_API_URL is not Facebook's (config.remote_urls).
 FACEBOOK_MEDIA_HOSTS = env.list(
     "FACEBOOK_MEDIA_HOSTS", default=[".fbcdn.net", ".fbsbx.com", ".facebook.com"]
 )
-_graph_host = urlsplit(GRAPH_API_URL).hostname or ""
-if _graph_host and not _graph_host.endswith(".facebook.com"):
-    FACEBOOK_MEDIA_HOSTS.append(_graph_host)
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -293,11 +290,20 @@ LOGGING = {
 
 # --- Production hardening (what `check --deploy` asks for) -----------------------------------
 # Content-Security-Policy (config.middleware): scripts and styles only from our static files, no
-# eval, no framing. Pictures and media may come from Facebook's CDNs (https).
+# eval, no framing. Pictures and media only from us and FACEBOOK_MEDIA_HOSTS over https.
+_MEDIA_SOURCES = [
+    source
+    for host in FACEBOOK_MEDIA_HOSTS
+    for source in (
+        [f"https://{host.lstrip('.')}", f"https://*.{host.lstrip('.')}"]
+        if host.startswith(".")
+        else [f"https://{host}"]
+    )
+]
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
-    "media-src": ["'self'", "https:"],
+    "img-src": ["'self'", *_MEDIA_SOURCES],
+    "media-src": ["'self'", *_MEDIA_SOURCES],
     "style-src": ["'self'"],
     "script-src": ["'self'"],
     "frame-ancestors": ["'none'"],

@@ -468,19 +468,11 @@ def _apply(page, event, contact):
     return inbound
 
 
-# Attachments the desktop shows inline are loaded by the agent's browser: only from Facebook's
-# media hosts (or the configured fake). Other attachments are links, kept only if http(s).
-INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
-
-
 def _attachment(attachment):
+    """An attachment as the desktop keeps it; a URL it must not load or link to is dropped."""
     data = attachment.as_dict()
     url = data.get("url") or ""
-    if attachment.type in INLINE_ATTACHMENT_TYPES:
-        allowed = graph.is_media_url(url, settings.FACEBOOK_MEDIA_HOSTS)
-    else:
-        allowed = url.split(":", 1)[0].lower() in {"http", "https"}
-    if url and not allowed:
+    if url and not media.attachment_url_allowed(attachment.type, url):
         logger.info("attachment URL dropped: %s on %r", attachment.type, url[:60])
         data["url"] = ""
     return data
@@ -743,9 +735,7 @@ def _download_picture(contact, url):
     """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts,
     and only when its bytes decode as an image. Returns (bytes, image type), or None."""
     try:
-        data, _declared = graph.fetch_media(
-            url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=PROFILE_PICTURE_MAX_BYTES
-        )
+        data, _declared = graph.fetch_media(url, max_bytes=PROFILE_PICTURE_MAX_BYTES)
     except (graph.MediaRefused, graph.GraphError) as exc:
         logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
         return None
