@@ -6,12 +6,22 @@ never SVG, which can carry script. Every kept file (an agent's upload, a custome
 picture) is served with a fixed Content-Type, without sniffing, under a Content-Security-Policy
 that sandboxes it, and as a download unless its bytes decode as an image: nothing served from our
 origin can run script there, whatever an agent or a customer put in it.
+
+With MEDIA_ORIGIN set (another host name of the app, behind the same proxy), the desktop loads
+kept files from that origin instead, by signed links that expire: the link is the permission
+(made for a user allowed to see the file), and that origin has no session and serves nothing
+else (config.middleware.MediaOriginMiddleware).
 """
 
 import io
 import secrets
+import time
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core import signing
 from django.http import FileResponse
+from django.urls import reverse
 from PIL import Image
 
 from config import remote_urls
@@ -27,6 +37,12 @@ SANDBOX_POLICY = "default-src 'none'; sandbox"
 # Attachments the desktop shows inline are loaded by the agent's browser without a click: only
 # from Facebook's media hosts. Others are links to click.
 INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
+# The views that serve kept files to signed-in users, by kind.
+KEPT_FILE_VIEWS = {"upload": "agent_desktop:message_file", "picture": "agent_desktop:picture"}
+# A signed link made now works for one to two hours (stable within the hour, so the browser's
+# cache keeps working across the desktop's polls).
+LINK_HOURS = 1
+_LINK_SALT = "agent_desktop.media.kept-file"
 
 
 def image_type(data):
@@ -74,3 +90,30 @@ def attachment_url_allowed(attachment_type, url):
     if attachment_type in INLINE_ATTACHMENT_TYPES:
         return remote_urls.is_media_url(url)
     return remote_urls.is_link_url(url)
+
+
+def kept_file_url(kind, pk):
+    """Where the desktop loads a kept file (`kind`: "upload" or "picture", of the message or
+    contact `pk`): our own view, or a signed link on MEDIA_ORIGIN when it is set."""
+    if not settings.MEDIA_ORIGIN:
+        return reverse(KEPT_FILE_VIEWS[kind], args=[pk])
+    period = LINK_HOURS * 3600
+    expires = (int(time.time()) // period + 2) * period
+    token = signing.Signer(salt=_LINK_SALT).sign_object([kind, pk, expires])
+    return settings.MEDIA_ORIGIN + reverse("agent_desktop:kept_file", args=[token])
+
+
+def kept_file_of(token):
+    """(kind, pk) of a signed link that has not expired; signing.BadSignature otherwise."""
+    try:
+        kind, pk, expires = signing.Signer(salt=_LINK_SALT).unsign_object(token)
+    except (ValueError, TypeError) as exc:  # signed by us, yet not our shape
+        raise signing.BadSignature("not a kept file link") from exc
+    if kind not in KEPT_FILE_VIEWS or not isinstance(pk, int) or expires < time.time():
+        raise signing.BadSignature("expired or not a kept file link")
+    return kind, pk
+
+
+def media_host():
+    """The host (and port) of MEDIA_ORIGIN, as a request names it; "" when not set."""
+    return urlsplit(settings.MEDIA_ORIGIN).netloc.lower() if settings.MEDIA_ORIGIN else ""

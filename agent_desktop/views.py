@@ -6,8 +6,9 @@ answer is an empty 204, which costs one indexed query and no rendering.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -172,6 +173,26 @@ def message_upload(request, pk):
     if message is None or not message.upload:
         raise Http404("No file")
     return media.kept_file_response(message.upload, download_name=services.upload_name(message))
+
+
+def kept_file(request, token):
+    """A kept file by a signed link, on MEDIA_ORIGIN only (see agent_desktop.media): the link is
+    the permission, made for a user allowed to see the file; no session on that origin."""
+    try:
+        kind, pk = media.kept_file_of(token)
+    except signing.BadSignature:
+        kind, pk = None, None
+    if kind == "picture":
+        contact = Contact.objects.filter(pk=pk).first()
+        if contact is not None and contact.profile_pic:
+            return media.kept_file_response(contact.profile_pic)
+    elif kind == "upload":
+        message = Message.objects.filter(pk=pk).first()
+        if message is not None and message.upload:
+            name = services.upload_name(message)
+            return media.kept_file_response(message.upload, download_name=name)
+    # Plain: none of the app's pages (or their scripts) on the media origin.
+    return HttpResponseNotFound("No such file", content_type="text/plain")
 
 
 def _back_to(request, contact):

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -40,6 +41,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=None) or _dev_default(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=None) or _dev_default(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+# Agents' uploads and kept profile pictures are served by the app with a fixed type and a
+# sandboxing policy (agent_desktop.media). MEDIA_ORIGIN (e.g. https://media.support.example.com,
+# another host name of this app behind the same proxy) serves them from an origin of their own,
+# by signed links, and nothing else; its host name is allowed with ALLOWED_HOSTS.
+MEDIA_ORIGIN = env.str("MEDIA_ORIGIN", default="").rstrip("/")
+if MEDIA_ORIGIN:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, urlsplit(MEDIA_ORIGIN).hostname]
 # Origin used to build absolute webhook URLs when the request host is not the public one
 # (behind a tunnel or a proxy). Empty: use the request's own origin.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -66,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "agent_desktop.middleware.MediaOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -20,6 +20,18 @@ def attachment_url(attachment):
 
 
 @register.filter
+def upload_url(message_id):
+    """Where the page loads an agent's file: here, or by a signed link on MEDIA_ORIGIN."""
+    return media.kept_file_url("upload", message_id)
+
+
+@register.filter
+def picture_url(contact_id):
+    """Where the page loads a contact's kept profile picture (as `upload_url`)."""
+    return media.kept_file_url("picture", contact_id)
+
+
+@register.filter
 def initials(contact):
     letters = [p[0] for p in (contact.first_name, contact.last_name) if p]
     return "".join(letters).upper() or "?"

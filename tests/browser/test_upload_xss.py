@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from agent_desktop.models import Contact, Message
 from tests.browser.conftest import _note_violation
 from tests.conftest import PASSWORD
-from tests.fixtures.files import gif_script_polyglot
+from tests.fixtures.files import gif_script_polyglot, image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = (1366, 768, 390)
@@ -193,3 +193,48 @@ def test_a_gif_that_is_also_a_script_shows_as_a_picture_and_never_runs_as_one(
     assert api_requests == [] and admin_page.title() != "ran"
     assert agent.pk not in other_campaign.agents.values_list("pk", flat=True)
     counts("a GIF that is also a script, loaded as a script", runs=0, refused=1)
+
+
+def test_with_a_media_origin_files_load_from_there_and_still_never_run(
+    page, admin_page, live_server, customer, agent, admin_user, settings, screenshot
+):
+    """MEDIA_ORIGIN on another host name of the same server (`media.localhost`, which Chromium
+    resolves to loopback): pictures load from it under the page's policy, files download from
+    it, and the admin's session cookie never goes there."""
+    media_origin = live_server.url.replace("://localhost", "://media.localhost").replace(
+        "://127.0.0.1", "://media.localhost"
+    )
+    settings.MEDIA_ORIGIN = media_origin
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "media.localhost"]
+    log_in(page, agent.username)
+    page.goto(f"/desktop/contacts/{customer.pk}/")
+    page.locator("input[name=file]").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": image_bytes("PNG")}
+    )
+    page.get_by_role("button", name="Send").click()
+    html = b'<!doctype html><script>document.title = "ran"</script>'
+    page.locator("input[name=file]").set_input_files(
+        {"name": "photo.html", "mimeType": "image/gif", "buffer": html}
+    )
+    page.get_by_role("button", name="Send").click()
+
+    requests = []
+    admin_page.on("request", lambda request: requests.append(request))
+    log_in(admin_page, admin_user.username)
+    admin_page.goto(f"/desktop/contacts/{customer.pk}/")
+    picture = admin_page.get_by_test_id("messages").locator("img.att-image")
+    expect(picture).to_be_visible()
+    assert picture.get_attribute("src").startswith(f"{media_origin}/desktop/files/")
+    admin_page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+    )
+    screenshot(admin_page, "upload_xss_04_media_origin")
+    link = admin_page.get_by_test_id("messages").locator("a.att-file", has_text="photo.html")
+    file_url = link.get_attribute("href")
+    assert file_url.startswith(f"{media_origin}/desktop/files/")
+    assert open_as_the_admin_would(admin_page, file_url) == "downloaded"
+    assert admin_page.title() != "ran"
+    cookies = {r.url: "cookie" in r.all_headers() for r in requests}
+    on_media_origin = [sent for url, sent in cookies.items() if url.startswith(media_origin)]
+    assert on_media_origin and not any(on_media_origin)
+    assert cookies[f"{live_server.url}/desktop/contacts/{customer.pk}/"]  # the app's own: sent
