@@ -14,8 +14,8 @@ info, no IP literal, no port but the scheme's own, no trailing dot) and a path.
 - **Links** (a page a customer shared, which an agent may click) may go to any such DNS name.
 
 A download also resolves the name once, refuses it when any address is not a public one, and
-connects to that very address (see `public_address` and messenger.graph.fetch_media), so a DNS
-answer can't change between the check and the connection.
+connects to one of those very addresses (`public_addresses`, messenger.graph.fetch_media), so a
+DNS answer can't change between the check and the connection.
 """
 
 import ipaddress
@@ -85,17 +85,17 @@ def is_link_url(url):
     return _passes(link_url, url)
 
 
-def public_address(remote):
-    """The address to connect to for `remote`, resolved once: UnsafeURL when the name has any
-    address that is not public (loopback, private, link-local, …), except the sandbox's own.
-    Raises OSError when the name does not resolve."""
+def public_addresses(remote):
+    """The addresses to connect to for `remote`, resolved once, in the resolver's order:
+    UnsafeURL when the name has any address that is not public (loopback, private, link-local,
+    …), except the sandbox's own. Raises OSError when the name does not resolve."""
     answers = socket.getaddrinfo(remote.host, remote.port, type=socket.SOCK_STREAM)
     addresses = [_address(info[4][0]) for info in answers]
     if not addresses:
         raise OSError(f"{remote.host} has no address")
     if not remote.sandbox and not all(address and _public(address) for address in addresses):
         raise UnsafeURL(f"{remote.host} resolves to an address that is not public")
-    return str(addresses[0])
+    return list(dict.fromkeys(str(address) for address in addresses if address))
 
 
 def sandbox_graph_base():

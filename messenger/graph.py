@@ -348,18 +348,28 @@ def fetch_media(url, *, max_bytes, content_type_prefix="image/", timeout=None):
     """Download a file Facebook points at (profile pictures expire), from Facebook's media hosts
     only (config.remote_urls). Returns (bytes, the Content-Type the server declared).
 
-    The host name is resolved once and the connection made to that checked address (the Host
+    The host name is resolved once and the connection made to the checked addresses (the Host
     header and TLS name stay the URL's), so DNS can't point it elsewhere in between; redirects
     are not followed, so an allowed host can't bounce the request elsewhere (SSRF).
     """
     try:
         remote = remote_urls.media_url(url)
-        address = remote_urls.public_address(remote)
+        addresses = remote_urls.public_addresses(remote)
     except remote_urls.UnsafeURL as exc:
         raise MediaRefused(f"not a Facebook media URL ({exc}): {url[:60]!r}") from None
     except OSError:
         raise Unreachable(f"media host {remote.host} not found") from None
-    pool = media_connection(remote, address, timeout=timeout or settings.GRAPH_API_TIMEOUT)
+    timeout = timeout or settings.GRAPH_API_TIMEOUT
+    for address in addresses:  # as the HTTP client would: the next address if refused
+        try:
+            return _download(remote, address, timeout, max_bytes, content_type_prefix)
+        except urllib3.exceptions.NewConnectionError:
+            continue
+    raise Unreachable(f"media download failed: no connection to {remote.host}")
+
+
+def _download(remote, address, timeout, max_bytes, content_type_prefix):
+    pool = media_connection(remote, address, timeout=timeout)
     try:
         response = pool.urlopen(
             "GET",
@@ -374,6 +384,8 @@ def fetch_media(url, *, max_bytes, content_type_prefix="image/", timeout=None):
             return _read_media(response, max_bytes, content_type_prefix)
         finally:
             response.release_conn()
+    except urllib3.exceptions.NewConnectionError:
+        raise  # the caller tries the next address, if any
     except urllib3.exceptions.TimeoutError:
         raise Unreachable("media download timed out") from None
     except urllib3.exceptions.HTTPError as exc:

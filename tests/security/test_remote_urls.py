@@ -262,6 +262,36 @@ def test_the_name_is_resolved_once_and_the_checked_address_connected_to(settings
     assert set(lookups) <= {"localhost", "127.0.0.1", "::1"}  # then only the address itself
 
 
+def test_an_address_that_refuses_is_followed_by_the_next_one_checked(settings, dns):
+    """Like the HTTP client, the next resolved address when one refuses; still no new lookup."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    settings.GRAPH_API_URL = f"http://fake-graph.test:{port}/v25.0"
+    dns["fake-graph.test"] = ["127.0.0.2", "127.0.0.1"]  # nothing listens on the first
+    try:
+        got = graph.fetch_media(f"http://fake-graph.test:{port}/pics/1.png", max_bytes=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert got == (b"ok", "image/png")
+    assert seen == [f"fake-graph.test:{port}"]
+
+
 def test_the_sandbox_is_allowed_only_below_its_own_base_url(settings, listener):
     settings.GRAPH_API_URL = f"http://127.0.0.1:{listener.port}/sandbox/graph/v25.0"
     base = f"http://127.0.0.1:{listener.port}/sandbox/graph"
