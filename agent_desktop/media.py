@@ -10,7 +10,7 @@ origin can run script there, whatever an agent or a customer put in it.
 With MEDIA_ORIGIN set (another host name of the app, behind the same proxy), the desktop loads
 kept files from that origin instead, by signed links that expire: the link is the permission
 (made for a user allowed to see the file), and that origin has no session and serves nothing
-else (config.middleware.MediaOriginMiddleware).
+else (agent_desktop.middleware).
 """
 
 import io
@@ -109,8 +109,10 @@ def kept_file_of(token):
         kind, pk, expires = signing.Signer(salt=_LINK_SALT).unsign_object(token)
     except (ValueError, TypeError) as exc:  # signed by us, yet not our shape
         raise signing.BadSignature("not a kept file link") from exc
-    if kind not in KEPT_FILE_VIEWS or not isinstance(pk, int) or expires < time.time():
-        raise signing.BadSignature("expired or not a kept file link")
+    if kind not in KEPT_FILE_VIEWS or not isinstance(pk, int) or not isinstance(expires, int):
+        raise signing.BadSignature("not a kept file link")
+    if expires < time.time():
+        raise signing.BadSignature("an expired link")
     return kind, pk
 
 

@@ -1,8 +1,9 @@
 """On MEDIA_ORIGIN's host name only the signed links to kept files answer (agent_desktop.media):
-no page, login or API of the app is reachable from the origin that serves what agents and
-customers sent, and no signed link serves a file from the app's own origin."""
+no page, login or API of the app, not even its error pages, is reachable from the origin that
+serves what agents and customers sent."""
 
 from django.http import HttpResponseNotFound
+from django.urls import Resolver404, resolve
 
 from agent_desktop import media
 
@@ -15,12 +16,14 @@ class MediaOriginMiddleware:
 
     def __call__(self, request):
         host = media.media_host()
-        if host and request.get_host().lower() == host:
-            request.on_media_origin = True
+        request.on_media_origin = bool(host) and request.get_host().lower() == host
+        if request.on_media_origin and _view_name(request.path_info) != KEPT_FILE_VIEW:
+            return HttpResponseNotFound("Not found", content_type="text/plain")
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        on_media_origin = getattr(request, "on_media_origin", False)
-        if on_media_origin != (request.resolver_match.view_name == KEPT_FILE_VIEW):
-            return HttpResponseNotFound("Not found", content_type="text/plain")
+
+def _view_name(path):
+    try:
+        return resolve(path).view_name
+    except Resolver404:
         return None

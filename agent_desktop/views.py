@@ -182,6 +182,8 @@ def kept_file(request, token):
         kind, pk = media.kept_file_of(token)
     except signing.BadSignature:
         kind, pk = None, None
+    if not getattr(request, "on_media_origin", False):  # never beside the app's own pages
+        kind = None
     if kind == "picture":
         contact = Contact.objects.filter(pk=pk).first()
         if contact is not None and contact.profile_pic:

@@ -86,12 +86,16 @@ def test_the_media_origin_serves_nothing_else_and_the_app_serves_no_signed_link(
         "/api/campaigns/",
         "/api/schema/",
         "/admin/",
+        "/no-such-page/",
+        "/desktop/files/not-a-link/",
     ]
     signed_in_there = Client()
     signed_in_there.force_login(agent)  # even a session cookie that reached it opens nothing
     refused = 0
     for path in elsewhere:
-        assert signed_in_there.get(path, headers={"host": MEDIA_HOST}).status_code == 404, path
+        response = signed_in_there.get(path, headers={"host": MEDIA_HOST})
+        assert response.status_code == 404, path
+        assert response["Content-Type"].startswith("text/plain"), path  # not even our 404 page
         refused += 1
     assert agent_client.get(link).status_code == 404  # the app's own origin
     assert media_get(link).status_code == 200
