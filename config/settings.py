@@ -44,6 +44,13 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=None) or _dev_default(
 # A TLS-terminating proxy in front of the app sets X-Forwarded-Proto and X-Forwarded-For; they
 # are trusted only when this says so (a client can send them too).
 BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+# Agents' uploads and kept profile pictures are served by the app with a fixed type and a
+# sandboxing policy (agent_desktop.media). MEDIA_ORIGIN (e.g. https://media.support.example.com,
+# another host name of this app behind the same proxy) serves them from an origin of their own,
+# by signed links, and nothing else; its host name is allowed with ALLOWED_HOSTS.
+MEDIA_ORIGIN = env.str("MEDIA_ORIGIN", default="").rstrip("/")
+if MEDIA_ORIGIN:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, urlsplit(MEDIA_ORIGIN).hostname]
 # Origin used to build absolute webhook URLs when the request host is not the public one
 # (behind a tunnel or a proxy). Empty: use the request's own origin.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -74,6 +81,7 @@ MIDDLEWARE = [
     # middleware below spends anything on them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "agent_desktop.middleware.MediaOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,14 +198,12 @@ WEBHOOK_PATH_PREFIX = "messenger"
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
 # SANDBOX=1 with DEBUG=0 fails the system checks (config.E001) unless this says it is meant.
 SANDBOX_IN_PRODUCTION = env.bool("SANDBOX_IN_PRODUCTION", default=False)
-# Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
-# the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
+# Media (profile pictures downloaded, attachments the agent's browser loads) come only from these
+# hosts over https (a leading dot: any subdomain), or from below the sandbox's fake Graph API when
+# GRAPH_API_URL is not Facebook's (config.remote_urls).
 FACEBOOK_MEDIA_HOSTS = env.list(
     "FACEBOOK_MEDIA_HOSTS", default=[".fbcdn.net", ".fbsbx.com", ".facebook.com"]
 )
-_graph_host = urlsplit(GRAPH_API_URL).hostname or ""
-if _graph_host and not _graph_host.endswith(".facebook.com"):
-    FACEBOOK_MEDIA_HOSTS.append(_graph_host)
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -323,11 +329,20 @@ LOGGING = {
 
 # --- Production hardening (what `check --deploy` asks for) -----------------------------------
 # Content-Security-Policy (config.middleware): scripts and styles only from our static files, no
-# eval, no framing. Pictures and media may come from Facebook's CDNs (https).
+# eval, no framing. Pictures and media only from us and FACEBOOK_MEDIA_HOSTS over https.
+_MEDIA_SOURCES = [
+    source
+    for host in FACEBOOK_MEDIA_HOSTS
+    for source in (
+        [f"https://{host.lstrip('.')}", f"https://*.{host.lstrip('.')}"]
+        if host.startswith(".")
+        else [f"https://{host}"]
+    )
+]
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
-    "media-src": ["'self'", "https:"],
+    "img-src": ["'self'", *_MEDIA_SOURCES],
+    "media-src": ["'self'", *_MEDIA_SOURCES],
     "style-src": ["'self'"],
     "script-src": ["'self'"],
     "frame-ancestors": ["'none'"],

@@ -17,6 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
 from campaigns.models import FacebookPage
@@ -467,19 +468,11 @@ def _apply(page, event, contact):
     return inbound
 
 
-# Attachments the desktop shows inline are loaded by the agent's browser: only from Facebook's
-# media hosts (or the configured fake). Other attachments are links, kept only if http(s).
-INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
-
-
 def _attachment(attachment):
+    """An attachment as the desktop keeps it; a URL it must not load or link to is dropped."""
     data = attachment.as_dict()
     url = data.get("url") or ""
-    if attachment.type in INLINE_ATTACHMENT_TYPES:
-        allowed = graph.is_media_url(url, settings.FACEBOOK_MEDIA_HOSTS)
-    else:
-        allowed = url.split(":", 1)[0].lower() in {"http", "https"}
-    if url and not allowed:
+    if url and not media.attachment_url_allowed(attachment.type, url):
         logger.info("attachment URL dropped: %s on %r", attachment.type, url[:60])
         data["url"] = ""
     return data
@@ -739,24 +732,25 @@ def _settle_profile(contact, page, outcome):
 
 
 def _download_picture(contact, url):
-    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts.
-    Returns (bytes, content type), or None when it can't be had."""
+    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts,
+    and only when its bytes decode as an image. Returns (bytes, image type), or None."""
     try:
-        return graph.fetch_media(
-            url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=PROFILE_PICTURE_MAX_BYTES
-        )
+        data, _declared = graph.fetch_media(url, max_bytes=PROFILE_PICTURE_MAX_BYTES)
     except (graph.MediaRefused, graph.GraphError) as exc:
         logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
         return None
+    content_type = media.image_type(data)
+    if content_type is None:
+        logger.info("profile picture not kept contact=%s: not an image", contact.pk)
+        return None
+    return data, content_type
 
 
 def _keep_picture(contact, data, content_type):
-    extension = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(
-        content_type, "jpg"
-    )
     if contact.profile_pic:
         contact.profile_pic.delete(save=False)
-    contact.profile_pic.save(f"{contact.pk}.{extension}", ContentFile(data), save=False)
+    name = f"{contact.pk}{media.EXTENSIONS[content_type]}"
+    contact.profile_pic.save(name, ContentFile(data), save=False)
 
 
 def _profile_failed(contact, reason):

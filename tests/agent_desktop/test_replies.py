@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import split_text
+from tests.fixtures.files import image_bytes
 
 
 def reply_url(contact):
@@ -81,7 +82,7 @@ def test_a_file_reply_is_queued_as_an_attachment(agent_client, make_contact):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     contact = make_contact()
-    png = SimpleUploadedFile("receipt.png", b"\x89PNG\r\n\x1a\nfake", content_type="image/png")
+    png = SimpleUploadedFile("receipt.png", image_bytes("PNG"), content_type="image/png")
     agent_client.post(reply_url(contact), {"text": "", "file": png})
     reply = Message.objects.get(direction="out")
     assert reply.kind == "attachment" and reply.attachments[0]["type"] == "image"

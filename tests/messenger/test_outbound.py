@@ -12,9 +12,10 @@ from messenger import graph, outbound
 from messenger.sandbox.facebook_webhooks import page_body
 from messenger.tasks import send_message as send_task
 from tests.conftest import PAGE
+from tests.fixtures.files import HTML_PAGE, SCRIPT, image_bytes
 
 PSID = "6512345678901234"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = image_bytes("PNG")
 
 
 @pytest.fixture
@@ -199,6 +200,30 @@ def test_a_document_goes_as_a_file_and_is_uploaded_only_once_across_retries(cust
     (upload,) = fake_graph.uploaded_attachments()
     assert (upload["type"], upload["content_type"]) == ("file", "application/pdf")
     assert reloaded(message).status == "sent"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "label"),
+    [
+        ("p.gif", SCRIPT, "application/octet-stream"),
+        ("photo.png", HTML_PAGE, "application/octet-stream"),
+        ("clip.mp4", SCRIPT, "application/octet-stream"),
+        ("p.js", SCRIPT, "text/javascript"),
+    ],
+)
+def test_a_file_that_is_no_image_goes_as_a_file_whatever_it_was_called_or_declared(
+    customer, fake_graph, name, content, label
+):
+    message = reply(
+        customer, text="", kind="attachment", attachments=[{"type": "image", "name": name}]
+    )
+    message.upload.save("stored.bin", ContentFile(content))
+    outbound.send_message(message.pk)
+
+    (upload,) = fake_graph.uploaded_attachments()
+    assert (upload["type"], upload["filename"], upload["content_type"]) == ("file", name, label)
+    (accepted,) = fake_graph.sent_messages(PSID)
+    assert accepted["message"]["attachment"]["type"] == "file"
 
 
 def test_a_message_with_both_text_and_a_file_is_refused(customer, fake_graph):

@@ -31,6 +31,7 @@ from rest_framework.test import APIClient
 
 from agent_desktop.models import Contact, Message
 from campaigns import services as builder
+from config import remote_urls
 from messenger import graph, services
 from messenger.models import WebhookDelivery
 from tests.conftest import PASSWORD
@@ -449,23 +450,20 @@ def test_pictures_come_only_from_facebook_hosts(settings, internal_service, coun
     refused = 0
     for url in urls:
         with pytest.raises(graph.MediaRefused):
-            graph.fetch_media(url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=10)
+            graph.fetch_media(url, max_bytes=10)
         refused += 1
     assert internal_service.hits == []
     for url in ("https://scontent.xx.fbcdn.net/v/a.jpg", "HTTPS://CDN.FBSBX.COM/f.png"):
-        assert graph.is_media_url(url, settings.FACEBOOK_MEDIA_HOSTS)
+        assert remote_urls.is_media_url(url)
     counts("picture URLs off Facebook's hosts", tried=len(urls), refused=refused, fetched=0)
 
 
 def test_an_allowed_host_cannot_redirect_a_download_elsewhere(settings, internal_service):
     bouncer = Recorder(redirect_to=f"http://localhost:{internal_service.port}/secret.png")
+    settings.GRAPH_API_URL = f"http://127.0.0.1:{bouncer.port}/v25.0"  # the one allowed host
     try:
         with pytest.raises(graph.GraphError):
-            graph.fetch_media(
-                f"http://127.0.0.1:{bouncer.port}/pic.png",
-                allowed_hosts=["127.0.0.1"],
-                max_bytes=100,
-            )
+            graph.fetch_media(f"http://127.0.0.1:{bouncer.port}/pic.png", max_bytes=100)
     finally:
         bouncer.shutdown()
         bouncer.server_close()
