@@ -469,14 +469,23 @@ def test_a_profile_whose_picture_points_inside_is_kept_without_it(
         f"http://127.0.0.1.nip.io:{internal_service.port}/x.png",
         "http://169.254.169.254/latest/meta-data/",
     ]
-    kept = 0
-    for n, target in enumerate(targets):
-        psid = f"650000000000{n:04d}"
-        monkeypatch.setattr(fake_graph, "profile_pic_url", lambda _psid, target=target: target)
-        contact = Contact.objects.create(entry_point=connected_page.entry_point, external_id=psid)
-        services.fetch_profile(contact.pk)
-        contact.refresh_from_db()
-        assert contact.first_name and not contact.profile_pic
-        kept += bool(contact.profile_pic)
+    picture_of = {f"650000000000{n:04d}": target for n, target in enumerate(targets)}
+    monkeypatch.setattr(fake_graph, "profile_pic_url", picture_of.get)
+    contacts = [
+        Contact.objects.create(entry_point=connected_page.entry_point, external_id=psid)
+        for psid in picture_of
+    ]
+    assert services.fetch_profiles([contact.pk for contact in contacts]) == []
+    profiles_given = [c for c in fake_graph.calls if c.path.lstrip("/") in picture_of]
+    stored = Contact.objects.filter(pk__in=[contact.pk for contact in contacts])
+    assert len(profiles_given) == len(contacts)
+    assert all(contact.first_name for contact in stored)  # the profile itself is kept
+    kept = [contact.profile_pic.name for contact in stored if contact.profile_pic]
+    assert kept == []
     assert internal_service.hits == []
-    counts("profile pictures pointing inside", tried=len(targets), fetched=0, kept=kept)
+    counts(
+        "profile pictures pointing inside",
+        tried=len(profiles_given),
+        fetched=len(internal_service.hits),
+        kept=len(kept),
+    )

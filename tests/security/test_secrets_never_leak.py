@@ -140,7 +140,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
     for delivery in WebhookDelivery.objects.all():
         services.process_delivery(delivery.pk)
     contact = Contact.objects.get(external_id=PSID)
-    services.fetch_profile(contact.pk)
+    assert services.fetch_profiles([contact.pk]) == []
     campaign = entry_point.campaign
     campaign.agents.add(agent)
     (reply,) = desktop.reply_send(contact=contact, agent=agent, text="Hello!")

@@ -122,7 +122,7 @@ def hostile_world(client, connected_page, fake_graph, agent, settings):
     for delivery in WebhookDelivery.objects.all():
         services.process_delivery(delivery.pk)
     contact = Contact.objects.get(external_id=PSID)
-    services.fetch_profile(contact.pk)
+    assert services.fetch_profiles([contact.pk]) == []
     contact.refresh_from_db()
     assert contact.first_name == CUSTOMER_FIRST
     # Stored before URLs were checked on the way in: the pages must still not use them.
