@@ -78,9 +78,11 @@ def test_a_broker_outage_during_a_burst_loses_nothing_and_doubles_nothing(
         message=f"{n} deliveries processed after the outage",
     )
     deliveries = WebhookDelivery.objects.all()
+    # A task the sweep enqueues takes the deliveries it names and any other waiting ones, so
+    # one sweep may be enough for all of them.
     swept = deliveries.exclude(swept_at=None).count()
     after_the_outage = deliveries.filter(processed_at__gte=outage_over).count()
-    assert swept == after_the_outage == n
+    assert swept >= 1 and after_the_outage == n
     mids = sorted(Message.objects.values_list("mid", flat=True))
     assert mids == posted_mids  # every posted message stored, and once
     counts(
