@@ -3,7 +3,6 @@ in far fewer statements, and one bad delivery holds no other back."""
 
 import json
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from messenger import services
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, page_body, text_item
 from tests.conftest import PAGE
+from tests.processes import wait_until
 
 PAGE_ID = PAGE["page_id"]
 NOW_MS = int(timezone.now().timestamp() * 1000)
@@ -176,14 +176,19 @@ def test_a_task_hands_over_after_its_time(connected_page):
 def test_a_task_takes_deliveries_stored_while_it_lingers(connected_page):
     customer_posts(connected_page, customers=1, posts=1)
 
-    def store_later():
-        time.sleep(0.2)
+    def store_once_the_task_lingers():
+        wait_until(
+            lambda: WebhookDelivery.objects.filter(status="processed").exists(),
+            interval=0.01,
+            message="the first delivery processed",
+        )
         store(connected_page, page_body(PAGE_ID, text_item(PAGE_ID, "700009", "late")))
         connection.close()
 
-    thread = threading.Thread(target=store_later)
+    thread = threading.Thread(target=store_once_the_task_lingers)
     thread.start()
-    services.process_deliveries(linger_seconds=0.6)
+    # Lingering (and going on) far longer than the thread needs to store its delivery.
+    services.process_deliveries(linger_seconds=2, max_seconds=2)
     thread.join()
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
     assert Message.objects.filter(text="late").exists()

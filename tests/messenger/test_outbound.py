@@ -1,6 +1,5 @@
 """Agents' replies sent through the Send API of the fake Graph API, over HTTP."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from messenger import graph, outbound
 from messenger.sandbox.facebook_webhooks import page_body
 from messenger.tasks import send_message as send_task
 from tests.conftest import PAGE
+from tests.processes import wait_until
 
 PSID = "6512345678901234"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -395,7 +395,7 @@ def test_a_send_without_an_answer_is_not_repeated_and_its_echo_settles_it(
         outbound.send_message(message.pk)  # the task's retry: no second send
     assert len(send_calls(fake_graph)) == 1
 
-    accepted = _wait_for_sent(fake_graph)
+    accepted = wait_until(lambda: fake_graph.sent_messages(PSID), message="the send")[0]
     deliver(echo_of(accepted["message_id"], f"cb:{message.pk}"))
     message = reloaded(message)
     assert (message.status, message.mid) == ("sent", accepted["message_id"])
@@ -424,16 +424,6 @@ def test_the_sweep_requeues_only_replies_no_worker_ever_tried(customer, fake_gra
     reply(customer)  # just queued: its own task is on the way
     Message.objects.filter(pk__in=[stranded.pk, tried.pk]).update(created_at=old)
     assert outbound.sweep_unsent_messages() == 1
-
-
-def _wait_for_sent(fake_graph, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = fake_graph.sent_messages(PSID)
-        if sent:
-            return sent[0]
-        time.sleep(0.05)
-    raise AssertionError("the fake never accepted the send")
 
 
 def test_the_sweep_settles_a_send_whose_worker_died_in_the_middle(customer, fake_graph):
