@@ -18,13 +18,6 @@ from config.db import update_rows
 PREVIEW_LENGTH = 160
 
 
-def contact_get_or_create(*, entry_point, external_id, channel=Channel.MESSENGER):
-    """The contact for (entry point, external id); safe against two workers creating it at once."""
-    return Contact.objects.get_or_create(
-        entry_point=entry_point, external_id=external_id, defaults={"channel": channel}
-    )
-
-
 def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
     """The contacts for many (entry point, external id) pairs in a few statements, whoever
     creates them first (the unique constraint decides). Returns

@@ -225,7 +225,6 @@ class UploadedFile:
     content: bytes
 
 
-EXTENDED_PROFILE_FIELDS = frozenset({"locale", "timezone", "gender"})
 FIRST_NAMES = [
     "Maria",
     "Jonas",
