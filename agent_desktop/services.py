@@ -302,13 +302,9 @@ def _agent_name(user):
     return user.get_full_name() or user.username
 
 
-# Messenger wants a text "under 2000 characters" (PROTOCOL.md, section 7).
-MAX_TEXT_LENGTH = 1999
-
-
-def split_text(text, limit=MAX_TEXT_LENGTH):
-    """Longer replies go out in parts, cut at a paragraph, line or word break where there is
-    one."""
+def split_text(text, limit):
+    """A reply longer than the channel takes (`limit` characters) goes out in parts, cut at a
+    paragraph, line or word break where there is one."""
     parts = []
     text = text.strip()
     while len(text) > limit:
@@ -327,11 +323,11 @@ def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=
 
     `can_reply`/`refusal` come from the channel's reply window, checked by the caller.
     """
-    from agent_desktop.channels import send_when_committed
+    from agent_desktop.channels import max_text_length, send_when_committed
 
     if not can_reply:
         raise ActionRefused(refusal or "This customer can't be answered on this channel now.")
-    parts = split_text(text or "")
+    parts = split_text(text or "", max_text_length(contact))
     if not parts and upload is None:
         raise ActionRefused("Write a message or choose a file to send.")
     now = timezone.now()

@@ -45,6 +45,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
+
 GRAPH_VERSION = "v25.0"
 # Graph's error bodies, as recorded in shared/messenger/payloads/70-87 (keyed by code_subcode_what).
 ERROR_BODIES = json.loads((Path(__file__).with_name("graph_errors.json")).read_text())
@@ -150,8 +152,6 @@ UPLOAD_TYPES = {"image", "video", "audio", "file"}
 ATTACHMENT_TYPES = UPLOAD_TYPES | {"template"}
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-MAX_TEXT_LENGTH = 1999  # Graph: text "< 2000 characters"
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 # What a page token made in the app's Messenger settings is granted (payload 97).
 DEFAULT_SCOPES = (
     "pages_show_list",

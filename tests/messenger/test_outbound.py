@@ -159,9 +159,19 @@ def test_a_text_longer_than_messenger_takes_fails_without_asking_facebook(custom
 
 
 def test_the_longest_text_messenger_takes_is_sent(customer, fake_graph):
-    message = reply(customer, text="x" * outbound.MAX_TEXT_LENGTH)
+    message = reply(customer, text="x" * 1999)
     outbound.send_message(message.pk)
     assert reloaded(message).status == "sent"
+
+
+def test_a_file_over_25_mb_fails_without_asking_facebook(customer, fake_graph):
+    message = reply(customer, text="")
+    message.upload.save("film.mp4", ContentFile(b"\0" * (25 * 1024 * 1024 + 1)))
+    outbound.send_message(message.pk)
+    message = reloaded(message)
+    assert message.status == "failed"
+    assert message.error == "The file is larger than Messenger's 25 MB limit."
+    assert fake_graph.calls_to("POST", "/me/message_attachments") == send_calls(fake_graph) == []
 
 
 def test_a_picture_is_uploaded_and_then_sent_by_its_attachment_id(customer, fake_graph):
