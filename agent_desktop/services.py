@@ -19,13 +19,6 @@ from config.db import update_rows
 PREVIEW_LENGTH = 160
 
 
-def contact_get_or_create(*, entry_point, external_id, channel=Channel.MESSENGER):
-    """The contact for (entry point, external id); safe against two workers creating it at once."""
-    return Contact.objects.get_or_create(
-        entry_point=entry_point, external_id=external_id, defaults={"channel": channel}
-    )
-
-
 def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
     """The contacts for many (entry point, external id) pairs in a few statements, whoever
     creates them first (the unique constraint decides). Returns
@@ -310,13 +303,9 @@ def _agent_name(user):
     return user.get_full_name() or user.username
 
 
-# Messenger wants a text "under 2000 characters" (PROTOCOL.md, section 7).
-MAX_TEXT_LENGTH = 1999
-
-
-def split_text(text, limit=MAX_TEXT_LENGTH):
-    """Longer replies go out in parts, cut at a paragraph, line or word break where there is
-    one."""
+def split_text(text, limit):
+    """A reply longer than the channel takes (`limit` characters) goes out in parts, cut at a
+    paragraph, line or word break where there is one."""
     parts = []
     text = text.strip()
     while len(text) > limit:
@@ -335,9 +324,11 @@ def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=
     `can_reply`/`refusal` come from the channel's reply window, checked by the caller. A file is
     an image only when its bytes decode as one (agent_desktop.media), whatever the browser said.
     """
+    from agent_desktop.channels import max_text_length
+
     if not can_reply:
         raise ActionRefused(refusal or "This customer can't be answered on this channel now.")
-    parts = split_text(text or "")
+    parts = split_text(text or "", max_text_length(contact))
     if not parts and upload is None:
         raise ActionRefused("Write a message or choose a file to send.")
     attachment = _kept_upload(upload) if upload is not None else None  # decoded before locking

@@ -19,7 +19,6 @@ from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
 
 PAGE_SIZE = 50
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # Messenger's attachment limit
 ACTIONS = {
     "claim": services.contact_claim,
     "release": services.contact_release,
@@ -127,8 +126,9 @@ def reply(request, pk):
     window = channels.reply_window(contact)
     upload = request.FILES.get("file")
     try:
-        if upload is not None and upload.size > MAX_UPLOAD_BYTES:
-            raise services.ActionRefused("Files can be at most 25 MB.")
+        largest = channels.max_attachment_bytes(contact)
+        if upload is not None and upload.size > largest:
+            raise services.ActionRefused(f"Files can be at most {largest // 2**20} MB.")
         services.reply_send(
             contact=contact,
             agent=request.user,

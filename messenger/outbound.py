@@ -34,14 +34,12 @@ from agent_desktop.models import Message
 from agent_desktop.services import upload_name
 from campaigns.models import FacebookPage
 from messenger import graph, services
+from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-# The Send API takes text "under 2000 characters"; the desktop splits longer replies.
-MAX_TEXT_LENGTH = 1999
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 # How long an attempt whose outcome is unknown waits for its echo before the message fails.
 OUTCOME_GRACE = timedelta(minutes=2)
 # Outgoing messages queued this long without any attempt are enqueued again by the sweep.
@@ -376,7 +374,7 @@ def _refusal(message, page):
         except OSError:
             return "The file of this message is missing from storage; attach it again."
         if size > MAX_ATTACHMENT_BYTES:
-            return "The file is larger than Messenger's 25 MB limit."
+            return f"The file is larger than Messenger's {MAX_ATTACHMENT_BYTES // 2**20} MB limit."
         return None
     if not message.text.strip():
         return "There is nothing to send: the message has no text and no file."

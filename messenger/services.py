@@ -605,23 +605,11 @@ def enqueue_profile_refresh(contact_id):
 PROFILE_FETCH_THREADS = 8
 
 
-def fetch_profile(contact_id: int) -> Contact | None:
-    """Fill a contact's profile from the User Profile API. Raises graph errors that may succeed
-    later (the task retries those); settles every other outcome on the contact or the page."""
-    contact = _contacts_due([contact_id])
-    if not contact:
-        return Contact.objects.filter(pk=contact_id).first()
-    (contact,) = contact
-    page = contact.entry_point.facebook_page
-    client = _client_or_settle(page, [contact])
-    if client is not None:
-        _settle_profile(contact, page, _outcome(_remote_profile, client, page, contact))
-    return contact
-
-
 def fetch_profiles(contact_ids) -> list[int]:
-    """`fetch_profile` for many contacts, the Graph calls made concurrently and the results
-    stored one by one. Returns the ids to try again later (Facebook's temporary errors)."""
+    """Fill the profiles of these contacts (those due) from the User Profile API, up to
+    `PROFILE_FETCH_THREADS` Graph calls at once, the results stored one by one; every outcome
+    but Facebook's temporary errors is settled on the contact or its page. Returns the ids to
+    try again later."""
     again = []
     by_page = {}
     for contact in _contacts_due(contact_ids):

@@ -139,7 +139,11 @@ def test_without_a_media_origin_files_are_served_here_and_signed_links_not_at_al
 def test_production_settings_take_the_media_origin_from_the_environment():
     from tests.security.test_access import PRODUCTION_ENV, PRODUCTION_SERVICES, manage
 
-    env = {**PRODUCTION_ENV, **PRODUCTION_SERVICES, "MEDIA_ORIGIN": "https://media.support.example.com"}
+    env = {
+        **PRODUCTION_ENV,
+        **PRODUCTION_SERVICES,
+        "MEDIA_ORIGIN": "https://media.support.example.com",
+    }
     shown = manage(
         "shell",
         "-c",

@@ -201,7 +201,7 @@ def test_a_profile_picture_that_does_not_decode_is_not_kept(connected_page, sett
         entry_point=connected_page.entry_point, external_id="6500000000000009"
     )
     try:
-        services.fetch_profile(contact.pk)
+        services.fetch_profiles([contact.pk])
     finally:
         graph_stand_in.shutdown()
         graph_stand_in.server_close()
