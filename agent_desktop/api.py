@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from agent_desktop import channels, selectors, services
+from agent_desktop import channels, selectors, services, tools_api
 from agent_desktop.models import Contact, Message
 from campaigns.api import MAX_ID, id_param
 
@@ -16,6 +16,7 @@ class ContactSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
     profile_pic = serializers.SerializerMethodField()
     campaign = serializers.IntegerField(source="entry_point.campaign_id", read_only=True)
+    labels = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Contact
@@ -39,6 +40,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "last_message_preview",
             "answered_elsewhere",
             "created_at",
+            "labels",
         ]
         read_only_fields = fields
 
@@ -93,7 +95,8 @@ class ReplyCreatedSerializer(MessageSerializer):
         OpenApiParameter("entry_point", int),
         OpenApiParameter("status", str, enum=["new", "assigned", "closed"]),
         OpenApiParameter("assigned", str, description="'me', 'none', or a user id"),
-        OpenApiParameter("q", str, description="Search by name"),
+        OpenApiParameter("q", str, description="Words in the name or any message's text"),
+        OpenApiParameter("label", str, description="Only contacts with this label (its name)"),
     ]
 )
 class ContactViewSet(viewsets.ReadOnlyModelViewSet):
@@ -107,7 +110,10 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
             return Contact.objects.none()
         params = self.request.query_params
         contacts = selectors.contact_list(
-            self.request.user, filter_name="any", query=params.get("q", "")
+            self.request.user,
+            filter_name="any",
+            query=params.get("q", ""),
+            label=params.get("label", ""),
         )
         for name, field in (("campaign", "entry_point__campaign"), ("entry_point", "entry_point")):
             if (value := id_param(params.get(name))) is not None:
@@ -195,3 +201,22 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
         except services.ActionRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(contact).data)
+
+    # --- A team's tools (agent_desktop.tools_api) ---------------------------------------------
+    @extend_schema(methods=["GET"], responses=tools_api.NoteSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=tools_api.NoteSerializer,
+        responses={201: tools_api.NoteSerializer},
+        summary="Add a private note (never sent to the customer); @username notifies members",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def notes(self, request, pk=None):
+        return tools_api.contact_notes(request, self.get_object())
+
+    @extend_schema(
+        request=tools_api.ContactLabelsSerializer, responses=tools_api.ContactLabelsSerializer
+    )
+    @action(detail=True, methods=["put"])
+    def labels(self, request, pk=None):
+        return tools_api.contact_labels(request, self.get_object())

@@ -129,3 +129,103 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()}: {self.text[:40] or self.get_kind_display()}"
+
+
+# --- A team's tools: private notes and mentions, canned replies, labels -----------------------
+class Note(models.Model):
+    """A private note agents leave in a conversation. Never sent to the customer."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in_notes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Note on {self.contact_id}: {self.text[:40]}"
+
+
+class Notification(models.Model):
+    """Something a user should know about (for now: a mention in a note), until they read it."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mentioned in a note"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.user_id}"
+
+
+class CannedResponse(models.Model):
+    """A reply agents insert by typing `/shortcut`; global (no campaign) or one campaign's."""
+
+    shortcut = models.SlugField(max_length=40)
+    text = models.TextField(max_length=2000)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="canned_responses",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["shortcut", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shortcut", "campaign"], name="canned_shortcut_unique_per_campaign"
+            ),
+            models.UniqueConstraint(
+                fields=["shortcut"],
+                condition=models.Q(campaign=None),
+                name="canned_shortcut_unique_global",
+            ),
+        ]
+
+    def __str__(self):
+        return f"/{self.shortcut}"
+
+
+class Label(models.Model):
+    """A label admins define and agents put on contacts. Colours come from a palette whose text
+    and background pairs pass WCAG AA contrast (inline styles are refused by the CSP)."""
+
+    class Color(models.TextChoices):
+        GRAY = "gray", "Gray"
+        RED = "red", "Red"
+        ORANGE = "orange", "Orange"
+        GREEN = "green", "Green"
+        TEAL = "teal", "Teal"
+        BLUE = "blue", "Blue"
+        PURPLE = "purple", "Purple"
+        PINK = "pink", "Pink"
+
+    name = models.CharField(max_length=40, unique=True)
+    color = models.CharField(max_length=16, choices=Color.choices, default=Color.GRAY)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="labels")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -4,7 +4,8 @@ import hashlib
 
 from django.db.models import Count, Q
 
-from agent_desktop.models import Contact, Message
+from agent_desktop import search
+from agent_desktop.models import Contact, Label, Message, Note
 from campaigns.roles import is_campaign_admin
 
 FILTERS = {
@@ -23,10 +24,11 @@ def contacts_visible_to(user):
     return contacts
 
 
-def contact_list(user, *, filter_name="all", query=""):
+def contact_list(user, *, filter_name="all", query="", label=""):
     """The queue: newest activity first, with what a row shows in the same query.
 
-    `filter_name`: one of FILTERS, or "any" for every status (the API filters on its own)."""
+    `filter_name`: one of FILTERS, or "any" for every status (the API filters on its own);
+    `query`: words found in names or message text; `label`: a label's name."""
     contacts = contacts_visible_to(user).select_related(
         "entry_point__campaign", "entry_point__facebook_page", "assigned_to"
     )
@@ -38,16 +40,10 @@ def contact_list(user, *, filter_name="all", query=""):
         contacts = contacts.filter(status=Contact.Status.CLOSED)
     elif filter_name != "any":  # "all": every open contact
         contacts = contacts.exclude(status=Contact.Status.CLOSED)
-    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a text parameter
-    if query:
-        words = query.split()
-        for word in words[:4]:
-            contacts = contacts.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(external_id__endswith=word)
-            )
-    return contacts.order_by("-last_message_at", "-pk")
+    contacts = search.contacts_matching(contacts, query)  # names and message text
+    if label:
+        contacts = contacts.filter(labels__name=label)
+    return contacts.prefetch_related("labels").order_by("-last_message_at", "-pk")
 
 
 def waiting_count(user):
@@ -67,6 +63,7 @@ def contact_for(user, pk):
         contacts_visible_to(user)
         .select_related("entry_point__campaign", "entry_point__facebook_page", "assigned_to")
         .annotate(message_count=Count("messages"))
+        .prefetch_related("labels")
         .get(pk=pk)
     )
 
@@ -99,6 +96,7 @@ def contact_list_fingerprint(contacts, waiting):
                 "profile_pic",
                 "answered_elsewhere",
             ),
+            *[(row.pk, label.pk) for row in contacts for label in row.labels.all()],
         ]
     )
 
@@ -112,6 +110,8 @@ def conversation_fingerprint(contact):
             contact.profile_pic.name,
             contact.answered_elsewhere,
             *Message.objects.filter(contact=contact).values_list("pk", "status"),
+            *Note.objects.filter(contact=contact).values_list("pk"),
+            *[label.pk for label in contact.labels.all()],  # prefetched by contact_for
         ]
     )
 
@@ -131,3 +131,38 @@ def entry_points_needing_attention(user):
     if not is_campaign_admin(user):
         entry_points = entry_points.filter(campaign__in=user.campaigns.all())
     return entry_points.select_related("campaign")
+
+
+# --- A team's tools ----------------------------------------------------------------------------
+def notes(contact):
+    return (
+        Note.objects.filter(contact=contact).select_related("author").prefetch_related("mentions")
+    )
+
+
+def timeline(contact):
+    """The conversation with the team's private notes in place, oldest first (a note's time is
+    when it was written)."""
+    items = list(conversation(contact))
+    for note in notes(contact):
+        note.is_note = True
+        note.sent_at = note.created_at
+        items.append(note)
+    return sorted(items, key=lambda item: item.sent_at)
+
+
+def canned_responses_for(user, *, campaign=None):
+    """Canned replies the user may use: the global ones and those of their campaigns (all for
+    admins); with `campaign`, only the global ones and that campaign's."""
+    from agent_desktop.models import CannedResponse
+
+    responses = CannedResponse.objects.select_related("campaign")
+    if not is_campaign_admin(user):
+        responses = responses.filter(Q(campaign=None) | Q(campaign__in=user.campaigns.all()))
+    if campaign is not None:
+        responses = responses.filter(Q(campaign=None) | Q(campaign=campaign))
+    return responses
+
+
+def labels():
+    return Label.objects.all()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agent_desktop import views
+from agent_desktop import team_views, views
 
 app_name = "agent_desktop"
 
@@ -12,7 +12,18 @@ urlpatterns = [
     path("contacts/<int:pk>/reply/", views.reply, name="reply"),
     path("contacts/<int:pk>/picture/", views.contact_picture, name="picture"),
     path("contacts/<int:pk>/refresh-profile/", views.refresh_profile, name="refresh_profile"),
+    path("contacts/<int:pk>/note/", team_views.note_add, name="note"),
+    path("contacts/<int:pk>/labels/", team_views.labels_set, name="labels_set"),
     path("contacts/<int:pk>/<slug:action>/", views.contact_action, name="action"),
     path("messages/<int:pk>/file/", views.message_upload, name="message_file"),
     path("files/<str:token>/", views.kept_file, name="kept_file"),  # on MEDIA_ORIGIN only
+    path("canned-replies/", team_views.canned_responses, name="canned_responses"),
+    path("canned-replies/<int:pk>/", team_views.canned_responses, name="canned_response"),
+    path(
+        "canned-replies/<int:pk>/delete/",
+        team_views.canned_response_delete,
+        name="canned_response_delete",
+    ),
+    path("labels/", team_views.label_list, name="labels"),
+    path("labels/<int:pk>/delete/", team_views.label_delete, name="label_delete"),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, media, selectors, services
+from agent_desktop import channels, media, selectors, services, team_tools
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
@@ -31,10 +31,14 @@ def _list_context(request):
     if filter_name not in selectors.FILTERS:
         filter_name = "all"
     query = request.GET.get("q", "")[:100]
-    contacts = selectors.contact_list(request.user, filter_name=filter_name, query=query)
+    label = request.GET.get("label", "")[:40]
+    contacts = selectors.contact_list(
+        request.user, filter_name=filter_name, query=query, label=label
+    )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = selectors.waiting_count(request.user)
     return {
+        **team_tools.list_context(page.object_list, query=query, label=label),
         "broken_entry_points": selectors.entry_points_needing_attention(request.user),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
@@ -56,10 +60,11 @@ def _contact_or_404(request, pk):
 def _conversation_context(request, contact):
     return {
         "contact": contact,
-        "conversation": selectors.conversation(contact),
+        "conversation": selectors.timeline(contact),  # messages, and notes in place
         "conversation_fingerprint": selectors.conversation_fingerprint(contact),
         "window": channels.reply_window(contact),
         "transfer_to": selectors.campaign_agents(contact).exclude(pk=request.user.pk),
+        **team_tools.conversation_context(request, contact),
     }
 
 

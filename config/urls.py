@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from agent_desktop.api import ContactViewSet
+from agent_desktop.tools_api import CannedResponseViewSet, LabelViewSet, NotificationViewSet
 from campaigns.api import CampaignViewSet, EntryPointViewSet
 from campaigns.views import home
 
@@ -15,6 +16,9 @@ router = DefaultRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("entry-points", EntryPointViewSet, basename="entry-point")
 router.register("contacts", ContactViewSet, basename="contact")
+router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
+router.register("labels", LabelViewSet, basename="label")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", home, name="home"),

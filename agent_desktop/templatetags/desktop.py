@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from agent_desktop import media
+from agent_desktop import media, search
 
 register = template.Library()
 
@@ -93,3 +93,9 @@ def reply_window_note(window):
         left = _left(window.closes_at)
         return f"Over 24 h since the customer wrote: sent as a human agent reply, {left} left."
     return f"Reply window: {_left(window.closes_at)} left."
+
+
+@register.filter
+def highlight_hits(text, words):
+    """Message text escaped, with line breaks kept and the searched words in <mark>."""
+    return search.highlight_lines(text or "", words or [])
