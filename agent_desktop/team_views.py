@@ -19,12 +19,8 @@ from campaigns.views import admin_only
 def note_add(request, pk):
     contact = _contact_or_404(request, pk)
     text = request.POST.get("text", "").strip()[: notes.MAX_NOTE_LENGTH]
-    if text:
-        note = notes.note_create(contact=contact, author=request.user, text=text)
-        mentioned = ", ".join(f"@{user.username}" for user in note.mentions.all())
-        messages.success(
-            request, f"Note added; {mentioned} notified." if mentioned else "Note added."
-        )
+    if text:  # the note appears in the conversation, with who it notified
+        notes.note_create(contact=contact, author=request.user, text=text)
     else:
         messages.error(request, "Write the note first.")
     return redirect(_back_to(request, contact))
@@ -50,7 +46,7 @@ class CannedResponseForm(forms.ModelForm):
             "shortcut": "Agents type / and this word in the composer: letters, digits, dashes.",
             "text": "Placeholders: "
             + ", ".join(f"{{{{{name}}}}} ({what})" for name, what in canned.PLACEHOLDERS.items()),
-            "campaign": "Empty: every campaign's agents may use it.",
+            "campaign": "All campaigns: every agent may use it; else only that campaign's agents.",
         }
         widgets = {"text": forms.Textarea(attrs={"rows": 4})}
 
@@ -83,7 +79,7 @@ def canned_responses(request, pk=None):
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         messages.success(request, f"Canned reply /{saved.shortcut} saved.")
-        return redirect("agent_desktop:canned_responses")
+        return redirect("team_tools:canned_responses")
     context = {
         "responses": selectors.canned_responses_for(request.user),
         "form": form,
@@ -100,7 +96,7 @@ def canned_response_delete(request, pk):
     response = get_object_or_404(CannedResponse, pk=pk)
     response.delete()
     messages.success(request, f"Canned reply /{response.shortcut} deleted.")
-    return redirect("agent_desktop:canned_responses")
+    return redirect("team_tools:canned_responses")
 
 
 @admin_only
@@ -109,7 +105,7 @@ def label_list(request):
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         messages.success(request, f"Label “{saved.name}” added.")
-        return redirect("agent_desktop:labels")
+        return redirect("team_tools:labels")
     context = {"labels": selectors.labels(), "form": form}
     return render(request, "agent_desktop/labels.html", context, status=400 if form.errors else 200)
 
@@ -120,4 +116,4 @@ def label_delete(request, pk):
     label = get_object_or_404(Label, pk=pk)
     label.delete()
     messages.success(request, f"Label “{label.name}” deleted.")
-    return redirect("agent_desktop:labels")
+    return redirect("team_tools:labels")

@@ -17,13 +17,4 @@ urlpatterns = [
     path("contacts/<int:pk>/<slug:action>/", views.contact_action, name="action"),
     path("messages/<int:pk>/file/", views.message_upload, name="message_file"),
     path("files/<str:token>/", views.kept_file, name="kept_file"),  # on MEDIA_ORIGIN only
-    path("canned-replies/", team_views.canned_responses, name="canned_responses"),
-    path("canned-replies/<int:pk>/", team_views.canned_responses, name="canned_response"),
-    path(
-        "canned-replies/<int:pk>/delete/",
-        team_views.canned_response_delete,
-        name="canned_response_delete",
-    ),
-    path("labels/", team_views.label_list, name="labels"),
-    path("labels/<int:pk>/delete/", team_views.label_delete, name="label_delete"),
 ]

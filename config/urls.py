@@ -25,6 +25,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
+    path("desktop/settings/", include("agent_desktop.team_urls")),
     path("desktop/", include("agent_desktop.urls")),
     path(f"{settings.WEBHOOK_PATH_PREFIX}/", include("messenger.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

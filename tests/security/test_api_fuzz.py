@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import CannedResponse, Contact, Label, Message
 from campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,10 +29,14 @@ def api_data(connected_page, agent):
         contact=contact, direction="in", text="hello", mid="m_fuzz", sent_at=contact.created_at
     )
     Campaign.objects.create(name="Second campaign")
+    canned = CannedResponse.objects.create(shortcut="hello", text="Hi {{first_name}}")
+    label = Label.objects.create(name="vip", color="purple")
     return {
         "/api/campaigns/": connected_page.entry_point.campaign_id,
         "/api/entry-points/": connected_page.entry_point_id,
         "/api/contacts/": contact.pk,
+        "/api/canned-responses/": canned.pk,
+        "/api/labels/": label.pk,
     }
 
 

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from agent_desktop import services as desktop
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import CannedResponse, Contact, Label, Message
 from campaigns import services as builder
 from campaigns.models import FacebookPage
 from messenger import graph, outbound, services
@@ -97,6 +97,8 @@ def api_get_urls(api):
         ),
         "/api/entry-points/{id}/": FacebookPage.objects.values_list("entry_point", flat=True),
         "/api/contacts/{id}/": Contact.objects.values_list("pk", flat=True),
+        "/api/canned-responses/{id}/": CannedResponse.objects.values_list("pk", flat=True),
+        "/api/labels/{id}/": Label.objects.values_list("pk", flat=True),
     }
     urls = []
     for path, operations in schema["paths"].items():
@@ -175,6 +177,9 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
         f"/sandbox/simulator/{ep}/{customer.psid}/",
     ]
     desktop_pages = ["/desktop/", "/desktop/list/", f"/desktop/contacts/{contact.pk}/"]
+    CannedResponse.objects.create(shortcut="hi", text="Hi {{first_name}}")
+    Label.objects.create(name="vip", color="purple")
+    builder_pages += ["/desktop/settings/canned-replies/", "/desktop/settings/labels/"]
     superuser = User.objects.create_superuser("root", password="x")
     visits = [(admin_user, url) for url in builder_pages + desktop_pages]
     visits += [(agent, url) for url in desktop_pages]
