@@ -64,7 +64,12 @@ def contact_labels(request, contact):
 class NotificationSerializer(serializers.ModelSerializer):
     note_text = serializers.CharField(source="note.text", read_only=True, default="")
     author = serializers.IntegerField(source="note.author_id", read_only=True, default=None)
+    author_name = serializers.SerializerMethodField()
     contact_name = serializers.CharField(source="contact.name", read_only=True)
+
+    def get_author_name(self, notification) -> str:
+        author = notification.note.author if notification.note else None
+        return (author.get_full_name() or author.username) if author else ""
 
     class Meta:
         model = Notification
@@ -76,6 +81,7 @@ class NotificationSerializer(serializers.ModelSerializer):
             "note",
             "note_text",
             "author",
+            "author_name",
             "created_at",
             "read_at",
         ]

@@ -73,7 +73,8 @@ def test_a_mention_of_a_campaign_member_is_stored_and_notifies_them(
     (unread,) = sams.get("/api/notifications/?unread=1").json()["results"]
     assert unread["kind"] == "mention" and unread["contact"] == contact.pk
     assert unread["note"] == body["id"] and unread["note_text"] == text
-    assert unread["author"] == agent.pk and unread["read_at"] is None
+    assert unread["author"] == agent.pk and unread["author_name"] == "Alex"
+    assert unread["contact_name"] == contact.name and unread["read_at"] is None
     assert api.get("/api/notifications/").json()["results"] == []  # nobody else's
 
     assert sams.post("/api/notifications/read/", {"ids": [unread["id"]]}, format="json").json() == {

@@ -131,6 +131,10 @@ def test_an_agent_searches_labels_notes_with_a_mention_and_inserts_a_canned_repl
     assert fake_graph.sent_messages() == []
     assert_accessible(page, "conversation with a note")
     screenshot(page, "44_note_in_conversation")
+    for width, height in ((390, 844), (768, 1024)):
+        page.set_viewport_size({"width": width, "height": height})
+        screenshot(page, f"44_note_in_conversation_{width}")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # Sam, in his own browser, is told of the mention.
     sams = chromium.new_context(base_url=live_server.url)
