@@ -93,6 +93,12 @@ def test_the_search_uses_this_databases_full_text_index(make_contact):
             )
             (definition,) = cursor.fetchone()
             assert "gin" in definition.lower() and "to_tsvector" in definition
+            # The search's own expression is the indexed one: the planner can use the index.
+            subquery, params = search.matching_message_ids(["searchable"]).as_sql(None, None)
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {subquery}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "agent_desktop_message_text_fts" in plan, plan
         else:
             cursor.execute(
                 "SELECT count(*) FROM agent_desktop_message_fts "
@@ -118,3 +124,9 @@ def test_a_snippet_is_cut_around_the_first_hit():
     snippet = search.snippet(text, ["order"])
     assert snippet.startswith("…") and snippet.endswith("…")
     assert "<mark>order</mark>" in snippet and len(snippet) < 160
+
+
+def test_another_campaigns_messages_are_never_found(api, make_contact, other_entry_point):
+    theirs = make_contact("6500000000000009", first_name="Theodora", entry_point_=other_entry_point)
+    write(theirs, "their secret refund words")
+    assert found(api, "secret") == [] and found(api, "refund words") == []
