@@ -36,6 +36,12 @@
     }
   }, true);
 
+  // A conversation opened from a search shows its first hit rather than the newest message.
+  document.addEventListener("DOMContentLoaded", () => {
+    const hit = document.querySelector("#messages-pane mark");
+    if (hit) hit.scrollIntoView({ block: "center" });
+  });
+
   // --- Canned replies ---------------------------------------------------------------------
   let replies = null, shown = [], active = -1;
   const list = () => document.getElementById("canned-list");

@@ -130,3 +130,13 @@ def test_another_campaigns_messages_are_never_found(api, make_contact, other_ent
     theirs = make_contact("6500000000000009", first_name="Theodora", entry_point_=other_entry_point)
     write(theirs, "their secret refund words")
     assert found(api, "secret") == [] and found(api, "refund words") == []
+
+
+def test_the_open_conversation_keeps_highlighting_while_it_refreshes(client, agent, make_contact):
+    maria = make_contact("6500000000000001", first_name="Maria")
+    write(maria, "my order is late")
+    client.force_login(agent)
+    page = client.get(f"/desktop/contacts/{maria.pk}/", {"q": "order late"}).content.decode()
+    assert f'hx-get="/desktop/contacts/{maria.pk}/live/?q=order%20late"' in page
+    live = client.get(f"/desktop/contacts/{maria.pk}/live/", {"q": "order late"}).content.decode()
+    assert "my <mark>order</mark> is <mark>late</mark>" in live
