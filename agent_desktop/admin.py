@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import CannedResponse, Contact, Label, Message, Note, Notification
 
 
 class MessageInline(admin.TabularInline):
@@ -27,3 +27,32 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["direction", "kind", "status"]
     search_fields = ["mid", "text"]
     raw_id_fields = ["contact", "sent_by"]
+
+
+# --- A team's tools ----------------------------------------------------------------------------
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ["pk", "contact", "author", "created_at"]
+    search_fields = ["text"]
+    raw_id_fields = ["contact", "author", "mentions"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["pk", "user", "kind", "contact", "created_at", "read_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["user", "contact", "note"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "campaign", "created_at"]
+    list_filter = ["campaign"]
+    search_fields = ["shortcut", "text"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+    raw_id_fields = ["contacts"]

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from agent_desktop import services as desktop
 from agent_desktop.models import CannedResponse, Contact, Label, Message
+from agent_desktop.notes import note_create
 from campaigns import services as builder
 from campaigns.models import FacebookPage
 from messenger import graph, outbound, services
@@ -179,6 +180,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
     desktop_pages = ["/desktop/", "/desktop/list/", f"/desktop/contacts/{contact.pk}/"]
     CannedResponse.objects.create(shortcut="hi", text="Hi {{first_name}}")
     Label.objects.create(name="vip", color="purple")
+    note_create(contact=contact, author=admin_user, text=f"@{agent.username} see this")
     builder_pages += ["/desktop/settings/canned-replies/", "/desktop/settings/labels/"]
     superuser = User.objects.create_superuser("root", password="x")
     visits = [(admin_user, url) for url in builder_pages + desktop_pages]
