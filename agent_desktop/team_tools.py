@@ -17,7 +17,8 @@ def list_context(rows, *, query, label):
 
 def conversation_context(request, contact):
     """Canned replies ready to insert (placeholders filled for this contact and agent), the
-    labels to choose from, and the searched words to highlight."""
+    colleagues a note may mention, the labels to choose from, and the searched words to
+    highlight."""
     responses = selectors.canned_responses_for(request.user, campaign=contact.entry_point.campaign)
     return {
         "canned_replies": [
@@ -28,6 +29,10 @@ def conversation_context(request, contact):
                 ),
             }
             for response in responses
+        ],
+        "mention_members": [
+            {"username": user.username, "name": user.get_full_name()}
+            for user in selectors.campaign_agents(contact).exclude(pk=request.user.pk)
         ],
         "labels": selectors.labels(),
         "contact_label_names": {label.name for label in contact.labels.all()},

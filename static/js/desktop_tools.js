@@ -1,6 +1,7 @@
 // Agent desktop, the team's tools: the composer's Reply / Private note switch, canned replies
-// inserted by typing "/" and a shortcut (a listbox driven from the textarea, WAI-ARIA
-// combobox-style keys), and the label filter that applies as soon as it changes.
+// inserted by typing "/" and a shortcut, colleagues mentioned in a note by typing "@" (a listbox
+// driven from the textarea, WAI-ARIA combobox-style keys), and the label filter that applies as
+// soon as it changes.
 (function () {
   const composer = () => document.querySelector(".composer");
   const noteMode = () => !!document.querySelector('input[name="composer_mode"][value="note"]:checked');
@@ -42,47 +43,64 @@
     if (hit) hit.scrollIntoView({ block: "center" });
   });
 
-  // --- Canned replies ---------------------------------------------------------------------
-  let replies = null, shown = [], active = -1;
+  // --- Suggestions: canned replies after "/" (reply), colleagues after "@" (note) ------------
+  // Each source: the character that opens it, what the list is called, and its items
+  // ({label, preview, insert}) from the JSON the page carries.
+  const SOURCES = {
+    reply: {
+      trigger: "/", name: "Canned replies", none: "No canned reply starts with /",
+      items: () => readJSON("canned-replies-data").map((r) => ({ key: r.shortcut, label: "/" + r.shortcut, preview: r.text, insert: r.text })),
+    },
+    note: {
+      trigger: "@", name: "Colleagues to mention", none: "No colleague's username starts with @",
+      items: () => readJSON("mention-members-data").map((m) => ({ key: m.username, label: "@" + m.username, preview: m.name, insert: "@" + m.username + " " })),
+    },
+  };
+  const cache = {};
+  let shown = [], active = -1;
   const list = () => document.getElementById("canned-list");
   const status = () => document.getElementById("canned-status");
+  const source = () => SOURCES[noteMode() ? "note" : "reply"];
 
-  function loadReplies() {
-    if (replies === null) {
-      const data = document.getElementById("canned-replies-data");
-      replies = data ? JSON.parse(data.textContent) : [];
+  function readJSON(id) {
+    if (!(id in cache)) {
+      const data = document.getElementById(id);
+      cache[id] = data ? JSON.parse(data.textContent) : [];
     }
-    return replies;
+    return cache[id];
   }
 
-  // The "/word" just before the caret, at the start or after a space, or null.
-  function typedShortcut(text) {
+  // The trigger and word just before the caret, at the start or after a space, or null.
+  function typedWord(text) {
     const before = text.value.slice(0, text.selectionStart);
-    const found = /(^|\s)\/([\w-]*)$/.exec(before);
+    const trigger = source().trigger;
+    const found = new RegExp("(^|\\s)\\" + trigger + "([\\w.@+-]*)$").exec(before);
     return found ? { start: before.length - found[2].length - 1, word: found[2].toLowerCase() } : null;
   }
 
   function openList(text, typed) {
-    shown = loadReplies().filter((r) => r.shortcut.toLowerCase().startsWith(typed.word));
+    const from = source();
+    shown = from.items().filter((item) => item.key.toLowerCase().startsWith(typed.word));
     const el = list();
-    if (!el || !shown.length) { closeList(); if (el && typed.word) status().textContent = "No canned reply starts with /" + typed.word; return; }
-    el.replaceChildren(...shown.map((reply, index) => {
+    if (!el || !shown.length) { closeList(); if (el && typed.word) status().textContent = from.none + typed.word; return; }
+    el.setAttribute("aria-label", from.name);
+    el.replaceChildren(...shown.map((item, index) => {
       const option = document.createElement("li");
       option.id = "canned-option-" + index;
       option.setAttribute("role", "option");
-      const shortcut = document.createElement("span");
-      shortcut.className = "shortcut";
-      shortcut.textContent = "/" + reply.shortcut;
+      const label = document.createElement("span");
+      label.className = "shortcut";
+      label.textContent = item.label;
       const preview = document.createElement("span");
       preview.className = "preview";
-      preview.textContent = reply.text;
-      option.append(shortcut, preview);
+      preview.textContent = item.preview;
+      option.append(label, preview);
       option.addEventListener("mousedown", (event) => { event.preventDefault(); insert(text, index); });
       return option;
     }));
     el.hidden = false;
     select(text, 0);
-    status().textContent = shown.length + (shown.length === 1 ? " canned reply" : " canned replies") + ": arrow keys choose, Enter inserts, Escape closes.";
+    status().textContent = from.name + ": " + shown.length + ". Arrow keys choose, Enter inserts, Escape closes.";
   }
 
   function select(text, index) {
@@ -103,21 +121,21 @@
   }
 
   function insert(text, index) {
-    const typed = typedShortcut(text);
-    const reply = shown[index];
-    if (!typed || !reply) return closeList();
+    const typed = typedWord(text);
+    const item = shown[index];
+    if (!typed || !item) return closeList();
     const end = text.selectionStart;
-    text.value = text.value.slice(0, typed.start) + reply.text + text.value.slice(end);
-    const caret = typed.start + reply.text.length;
+    text.value = text.value.slice(0, typed.start) + item.insert + text.value.slice(end);
+    const caret = typed.start + item.insert.length;
     text.setSelectionRange(caret, caret);
     closeList();
-    status().textContent = "Inserted /" + reply.shortcut;
+    status().textContent = "Inserted " + item.label;
     text.focus();
   }
 
   document.addEventListener("input", (event) => {
-    if (event.target.id !== "reply-text" || noteMode()) return;
-    const typed = typedShortcut(event.target);
+    if (event.target.id !== "reply-text") return;
+    const typed = typedWord(event.target);
     if (typed) openList(event.target, typed); else closeList();
   });
   document.addEventListener("keydown", (event) => {

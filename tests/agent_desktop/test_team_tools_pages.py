@@ -147,3 +147,12 @@ def test_another_campaigns_contact_takes_no_note_or_label(
     )
     assert (note.status_code, labels.status_code) == (404, 404)
     assert not Note.objects.exists() and not theirs.labels.exists()
+
+
+def test_the_composer_carries_the_colleagues_a_note_may_mention(
+    agent_client, make_contact, colleague, other_campaign_agent
+):
+    html = agent_client.get(contact_url(make_contact())).content.decode()
+    data = re.search(r'id="mention-members-data" type="application/json">(.*?)</script>', html)
+    # Members of the contact's campaign other than me; never another campaign's agents.
+    assert json.loads(data.group(1)) == [{"username": "sam", "name": "Sam"}]
