@@ -97,6 +97,9 @@ def assert_accessible():
     """Fails with axe-core's findings when the page has any WCAG A/AA violation."""
 
     def check(page, where=""):
+        # On a page still loading its stylesheet axe-core cannot read the CSS rules and injects
+        # a <style> of its own, which the Content-Security-Policy (rightly) blocks.
+        page.wait_for_load_state("load")
         found = axe_violations(page)
         assert found == [], f"axe-core on {where or page.url}:\n" + "\n".join(found)
 
