@@ -70,7 +70,6 @@ def contact_claim(*, contact, agent, take_over=False):
         contact,
         agent,
         Activity.Kind.CLAIMED if holder is None else None,
-        expected_holder=holder,
         took_over_from=holder,
         assigned_to=agent,
         status=_ANSWERING,
@@ -201,21 +200,22 @@ def customer_wrote(contact_ids):
         pk__in=contact_ids, status__in=[Status.CLOSED, Status.PENDING, Status.SNOOZED]
     ).order_by("pk")
     for contact in waiting:
-        _wake(contact, reason="")
+        _wake(contact, Q(status=contact.status), reason="")
 
 
 def wake_snoozed(now=None):
     """Snoozed contacts whose time has come are open again (beat task); returns how many."""
-    due = Contact.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now or timezone.now())
+    is_due = Q(status=Status.SNOOZED, snoozed_until__lte=now or timezone.now())
     woken = 0
-    for contact in due.order_by("pk"):
+    for contact in Contact.objects.filter(is_due).order_by("pk"):
         with transaction.atomic():
-            woken += _wake(contact, reason="snooze ended")
+            woken += _wake(contact, is_due, reason="snooze ended")
     return woken
 
 
-def _wake(contact, *, reason):
-    rows = Contact.objects.filter(pk=contact.pk, status=contact.status).update(
+def _wake(contact, still, *, reason):
+    """Open `contact` again if it is `still` as it was seen (not re-snoozed or closed since)."""
+    rows = Contact.objects.filter(still, pk=contact.pk).update(
         status=Status.ASSIGNED if contact.assigned_to_id else Status.NEW, snoozed_until=None
     )
     if rows:
@@ -256,12 +256,11 @@ def _change(
     target=None,
     statuses=OPEN,
     took_over_from=None,
-    expected_holder=...,
     **changes,
 ):
     """One UPDATE, applied only if the contact still has the holder and a status the caller
     saw; then its activities. Conflict, naming the holder now, if someone changed it first."""
-    holder = contact.assigned_to if expected_holder is ... else expected_holder
+    holder = contact.assigned_to
     holder_is = Q(assigned_to=None) if holder is None else Q(assigned_to=holder)
     with transaction.atomic():
         rows = Contact.objects.filter(holder_is, pk=contact.pk, status__in=statuses).update(

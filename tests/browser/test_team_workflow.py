@@ -154,4 +154,16 @@ def test_two_agents_and_a_supervisor_work_the_same_conversation(
     ]
     contact.refresh_from_db()
     assert (contact.status, contact.assigned_to) == ("assigned", team["dana"])
+
+    # Waiting on the customer, then snoozed: the header and the row say so.
+    dana.set_viewport_size({"width": 1366, "height": 900})
+    dana.get_by_role("button", name="Pending").click()
+    expect(dana.get_by_test_id("conversation-header")).to_contain_text("Waiting on the customer")
+    expect(timeline(dana).last).to_contain_text("Dana set it waiting on the customer")
+    dana.get_by_label("Snooze for").select_option(label="1 day")
+    dana.get_by_role("button", name="Snooze").click()
+    expect(dana.get_by_test_id("conversation-header")).to_contain_text("Snoozed until")
+    expect(dana.get_by_test_id("contact-row").get_by_text("Snoozed")).to_be_visible()
+    screenshot(dana, "team_14_snoozed")
+    assert_accessible(dana, "conversation, snoozed")
     counts("browser claims at once", claims=2, won=claims.count(), activities=len(texts))
