@@ -118,7 +118,7 @@ def test_an_image_and_a_file_reply_go_through_the_sandbox_end_to_end(
 
     uploads = {u["type"]: u for u in sandbox.uploaded_attachments()}
     assert uploads["image"]["content"] == png and uploads["image"]["filename"] == "receipt.png"
-    assert uploads["file"]["content"] == pdf and uploads["file"]["content_type"] == "application/pdf"
+    assert (uploads["file"]["content"], uploads["file"]["content_type"]) == (pdf, "application/pdf")
     sent = [s["message"]["attachment"] for s in sandbox.sent_messages(customer.psid)]
     assert sent == [
         {"type": "image", "payload": {"attachment_id": uploads["image"]["attachment_id"]}},
