@@ -2,7 +2,7 @@
 
 import hashlib
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from agent_desktop.models import Contact, Message
 from campaigns.roles import is_campaign_admin
@@ -47,7 +47,10 @@ def contact_list(user, *, filter_name="all", query=""):
                 | Q(last_name__icontains=word)
                 | Q(external_id__endswith=word)
             )
-    return contacts.order_by("-last_message_at", "-pk")
+    # A contact without any message is no conversation (and PostgreSQL would sort its NULL
+    # time first): not listed, and never ahead of one whatever the database.
+    contacts = contacts.exclude(last_message_at=None)
+    return contacts.order_by(F("last_message_at").desc(nulls_last=True), "-pk")
 
 
 def waiting_count(user):

@@ -24,6 +24,8 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
     creates them first (the unique constraint decides). Returns
     {(entry point id, external id): (contact, created)}."""
     wanted = {(entry_point.pk, external_id): entry_point for entry_point, external_id in keys}
+    if not wanted:
+        return {}
     found = _contacts_by_key(wanted)
     missing = sorted(key for key in wanted if key not in found)  # same lock order everywhere
     if missing:
@@ -36,6 +38,15 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
         )
         found.update(_contacts_by_key(missing))
     return {key: (found[key], key in missing) for key in wanted}
+
+
+def contacts_existing(keys):
+    """The contacts that exist already for (entry point, external id) pairs; none is created.
+    Returns {(entry point id, external id): (contact, False)}."""
+    wanted = {(entry_point.pk, external_id) for entry_point, external_id in keys}
+    if not wanted:
+        return {}
+    return {key: (contact, False) for key, contact in _contacts_by_key(wanted).items()}
 
 
 def _contacts_by_key(keys):
