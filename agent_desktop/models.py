@@ -85,6 +85,9 @@ class Message(models.Model):
         REACTION = "reaction", "Reaction"
         OPTIN = "optin", "Opt-in"
         HANDOVER = "handover", "Conversation routing"
+        # Signals about another message (details["target_mid"]), shown on that message.
+        EDIT = "edit", "Edit"
+        UNSEND = "unsend", "Message removed"
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, media, selectors, services
+from agent_desktop import channels, media, selectors, services, signals
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
@@ -56,7 +56,7 @@ def _contact_or_404(request, pk):
 def _conversation_context(request, contact):
     return {
         "contact": contact,
-        "conversation": selectors.conversation(contact),
+        "conversation": signals.shown(selectors.conversation(contact)),
         "conversation_fingerprint": selectors.conversation_fingerprint(contact),
         "window": channels.reply_window(contact),
         "transfer_to": selectors.campaign_agents(contact).exclude(pk=request.user.pk),

@@ -503,7 +503,8 @@ def _attachment(attachment):
 
 
 def _incoming_for_action(event, sent_at):
-    """Postbacks, referrals, reactions, opt-ins and handovers, as the agent should see them."""
+    """Postbacks, referrals, reactions, edits, unsends, opt-ins and handovers, as the agent
+    should see them."""
     stamp = int(sent_at.timestamp() * 1000)
     key = f"{event.kind}:{event.page_id}:{event.psid}:{stamp}"
     if isinstance(event, ev.PostbackEvent):
@@ -538,6 +539,26 @@ def _incoming_for_action(event, sent_at):
                 reaction=event.reaction, action=event.action, target_mid=event.target_mid
             ),
             event_key=f"{key}:{event.target_mid}:{event.action}",
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.EditEvent):
+        # One row per edit (its number in the key): a redelivery is stored once, and the
+        # latest edit wins however they arrive (see agent_desktop.signals).
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.EDIT,
+            text=event.text,
+            details=_compact(target_mid=event.target_mid, num_edit=event.num_edit),
+            event_key=f"edit:{event.target_mid}:{event.num_edit}:{stamp}",
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.UnsendEvent):
+        # Keyed by the removed message: it can be removed once.
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.UNSEND,
+            details={"target_mid": event.target_mid},
+            event_key=f"unsend:{event.target_mid}",
             counts_as_customer_message=False,
         )
     if isinstance(event, ev.OptinEvent):
