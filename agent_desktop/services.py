@@ -6,7 +6,7 @@ counters move only for the copy that was actually inserted.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -312,6 +312,62 @@ def _assign(contact, agent, status):
 
 def _agent_name(user):
     return user.get_full_name() or user.username
+
+
+# --- What the customer sees of the agent: typing and seen ----------------------------------
+# At most one "typing…" per contact this often, however many agents type, in any process.
+TYPING_INTERVAL = timedelta(seconds=5)
+
+
+def _may_answer(contact, agent):
+    return contact.assigned_to_id in (None, agent.pk) and contact.status != Contact.Status.CLOSED
+
+
+def agent_typing(*, contact, agent):
+    """The agent types a reply: the customer sees "typing…". Rate-limited by a conditional
+    UPDATE (of concurrent calls within TYPING_INTERVAL only one matches); sent by a task once
+    the request's work is committed. Returns whether one was queued."""
+    from agent_desktop.channels import sender_action
+
+    if not _may_answer(contact, agent):
+        return False
+    now = timezone.now()
+    due = Q(typing_sent_at=None) | Q(typing_sent_at__lte=now - TYPING_INTERVAL)
+    if not Contact.objects.filter(due, pk=contact.pk).update(typing_sent_at=now):
+        return False
+    transaction.on_commit(lambda: sender_action(contact, "typing_on"))
+    return True
+
+
+def conversation_opened(*, contact, agent):
+    """The agent opened the conversation: one "seen" for the customer per opening (not per
+    poll of the live panel), when the agent may answer them."""
+    from agent_desktop.channels import sender_action
+
+    if _may_answer(contact, agent) and contact.last_inbound_at is not None:
+        transaction.on_commit(lambda: sender_action(contact, "mark_seen"))
+
+
+def reply_retry(*, message, agent):
+    """Send a failed reply again: the same message, queued again only if it is still failed
+    and was never sent (a conditional UPDATE, so two clicks queue it once; the send itself is
+    claimed once per attempt, see messenger.outbound)."""
+    from agent_desktop.channels import send_when_committed
+
+    contact = message.contact
+    if not _may_answer(contact, agent):
+        raise ActionRefused("Only the agent answering this customer can send again.")
+    retried = Message.objects.filter(
+        pk=message.pk,
+        direction=Message.Direction.OUT,
+        status=Message.Status.FAILED,
+        mid=None,
+    ).update(status=Message.Status.QUEUED, error="")
+    if not retried:
+        raise ActionRefused("This message is not failed any more.")
+    message.status, message.error = Message.Status.QUEUED, ""
+    send_when_committed(message)
+    return message
 
 
 def split_text(text, limit):
