@@ -10,23 +10,27 @@
   const csrf = () => (document.querySelector("form.composer [name=csrfmiddlewaretoken]") || {}).value;
 
   // --- The reply's file: picked, dropped or pasted, shown before it is sent ---------------
+  // Drawn on a canvas from the file's decoded bitmap: no blob: or data: URL, which the
+  // Content-Security-Policy's img-src (our origin and Facebook's media hosts) would refuse.
   function showPreview(form) {
     const input = form.querySelector("input[type=file]");
     const preview = form.querySelector("[data-attachment-preview]");
     if (!input || !preview) return;
     const file = input.files && input.files[0];
-    const image = preview.querySelector("img");
-    if (image.src) URL.revokeObjectURL(image.src);
+    const canvas = preview.querySelector("canvas");
     preview.hidden = !file;
-    if (!file) { image.removeAttribute("src"); return; }
+    canvas.hidden = true;
+    if (!file) return;
     preview.querySelector("[data-file-name]").textContent = file.name;
-    if (file.type.startsWith("image/")) {
-      image.src = URL.createObjectURL(file);
-      image.alt = `Preview of ${file.name}`;
-      image.hidden = false;
-    } else {
-      image.hidden = true;
-    }
+    if (!file.type.startsWith("image/")) return;
+    createImageBitmap(file).then((bitmap) => {
+      const scale = Math.min(1, 120 / bitmap.width, 72 / bitmap.height);
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      canvas.setAttribute("aria-label", `Preview of ${file.name}`);
+      canvas.hidden = false;
+    }).catch(() => {}); // not decodable here: the name alone is shown
   }
 
   function attach(form, file) {
