@@ -263,9 +263,13 @@ def _preview(incoming):
     if incoming.text:
         return incoming.text[:PREVIEW_LENGTH]
     if incoming.attachments:
-        kinds = ", ".join(sorted({a.get("type", "file") for a in incoming.attachments}))
+        kinds = ", ".join(sorted({_attachment_kind(a) for a in incoming.attachments}))
         return f"[{kinds}]"
     return f"[{Message.Kind(incoming.kind).label.lower()}]"
+
+
+def _attachment_kind(attachment):
+    return "sticker" if attachment.get("sticker_id") else attachment.get("type", "file")
 
 
 # --- What agents do ---------------------------------------------------------------------------

@@ -139,3 +139,4 @@ def test_a_sticker_keeps_its_id_from_the_message(deliver, payload):
     (attachment,) = Message.objects.get().attachments
     assert attachment["sticker_id"] == 369239263222822
     assert the_message().is_sticker
+    assert Contact.objects.get().last_message_preview == "[sticker]"
