@@ -183,7 +183,9 @@ def send_sender_action(contact_id, action):
         Contact.objects.select_related("entry_point__facebook_page").filter(pk=contact_id).first()
     )
     page = getattr(contact.entry_point, "facebook_page", None) if contact else None
-    if page is None or not page.page_id or reply_window(contact).messaging_type != "RESPONSE":
+    if page is None or not page.page_id or page.token_status == FacebookPage.TokenStatus.INVALID:
+        return False  # a refused token waits for a new one: no call
+    if reply_window(contact).messaging_type != "RESPONSE":
         return False
     try:
         graph.GraphClient.for_page(page).send_sender_action(contact.external_id, action)

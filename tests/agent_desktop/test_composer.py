@@ -145,3 +145,13 @@ def test_retry_is_refused_on_a_colleagues_conversation(client, make_contact, age
     assert message.status == "failed"
     page = client.get(response["Location"]).content.decode()
     assert "Only the agent answering this customer can send again." in page
+
+
+def test_no_sender_action_while_the_pages_token_is_refused(
+    connected_page, fake_graph, make_contact
+):
+    contact = make_contact()
+    connected_page.token_status = "invalid"
+    connected_page.save(update_fields=["token_status"])
+    assert outbound.send_sender_action(contact.pk, "mark_seen") is False
+    assert fake_graph.calls_to("POST", "/me/messages") == []
