@@ -265,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messenger.tasks.sweep_missing_profiles",
         "schedule": 600.0,
     },
+    # Snoozed conversations whose time has come are open again.
+    "wake-snoozed-contacts": {
+        "task": "agent_desktop.tasks.wake_snoozed_contacts",
+        "schedule": env.float("SNOOZE_WAKE_INTERVAL_SECONDS", default=60.0),
+    },
     # Token lifecycle: validity, pages_messaging and expiry of every page's token, daily.
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",

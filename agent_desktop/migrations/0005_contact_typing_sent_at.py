@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agent_desktop', '0003_message_kinds_edit_unsend'),
+        ('agent_desktop', '0004_message_kinds_edit_unsend'),
     ]
 
     operations = [

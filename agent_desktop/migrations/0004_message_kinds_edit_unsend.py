@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agent_desktop', '0002_message_upload'),
+        ('agent_desktop', '0003_contact_workflow_statuses_and_activities'),
     ]
 
     operations = [
