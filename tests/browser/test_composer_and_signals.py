@@ -25,6 +25,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 RECEIPT = base64.b64encode(image_bytes("PNG", size=(120, 80), color=(30, 140, 90))).decode()
 
 
+@pytest.fixture(autouse=True)
+def _patient_expectations():
+    """Expectations wait for a worker's round trips (upload, send, webhook): on a loaded
+    machine that takes longer than Playwright's 5 s default."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 @pytest.fixture
 def demo(live_server, settings, process_env, start_worker, tmp_path):
     """The demo data and the in-app sandbox, as `make run` sets them up (as test_sandbox_path)."""
@@ -127,10 +136,13 @@ def test_an_image_reply_is_dropped_pasted_retried_and_read_and_signals_show(
         screenshot(agent_page, "60_shortcuts_dialog")
         agent_page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
-        agent_page.keyboard.press("j")  # the next conversation: Jonas's
-        expect(agent_page.get_by_test_id("conversation-name")).to_contain_text("Jonas")
+        name = agent_page.get_by_test_id("conversation-name")
+        agent_page.keyboard.press("j")  # the next conversation: Jonas's (a page load)
+        expect(name).to_contain_text("Jonas")
+        agent_page.wait_for_load_state()
         agent_page.keyboard.press("k")
-        expect(agent_page.get_by_test_id("conversation-name")).to_contain_text("Maria")
+        expect(name).to_contain_text("Maria")
+        agent_page.wait_for_load_state()
 
         # Typing shows "typing…" to the customer.
         agent_page.get_by_label("Reply to Maria").press_sequentially("Here it is")
@@ -203,6 +215,10 @@ def test_an_image_reply_is_dropped_pasted_retried_and_read_and_signals_show(
         expect(agent_page.get_by_test_id("sticker")).to_be_visible()
         assert_accessible(agent_page, "conversation with reactions, an edit, an unsend, a quote")
         screenshot(agent_page, "64_customer_signals")
+        for width, height in ((768, 1024), (390, 844)):  # to be looked at (layout: issue 12/10)
+            agent_page.set_viewport_size({"width": width, "height": height})
+            assert_accessible(agent_page, f"customer signals at {width} px")
+            screenshot(agent_page, f"65_customer_signals_{width}")
         assert refused == []
     finally:
         admin.close()
