@@ -55,6 +55,8 @@ class Contact(models.Model):
     last_message_preview = models.CharField(max_length=160, blank=True)
     # Another app owns the conversation (Messenger handover / conversation routing).
     answered_elsewhere = models.BooleanField(default=False)
+    # When the customer was last shown that an agent is typing (rate-limits typing_on).
+    typing_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,6 +93,9 @@ class Message(models.Model):
         REACTION = "reaction", "Reaction"
         OPTIN = "optin", "Opt-in"
         HANDOVER = "handover", "Conversation routing"
+        # Signals about another message (details["target_mid"]), shown on that message.
+        EDIT = "edit", "Edit"
+        UNSEND = "unsend", "Message removed"
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"

@@ -2,8 +2,9 @@
 
 import hashlib
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
+from agent_desktop import signals
 from agent_desktop.models import Activity, Contact, Message
 from campaigns.roles import is_campaign_admin
 
@@ -47,7 +48,10 @@ def contact_list(user, *, filter_name="all", query=""):
                 | Q(last_name__icontains=word)
                 | Q(external_id__endswith=word)
             )
-    return contacts.order_by("-last_message_at", "-pk")
+    # A contact without any message is no conversation (and PostgreSQL would sort its NULL
+    # time first): not listed, and never ahead of one whatever the database.
+    contacts = contacts.exclude(last_message_at=None)
+    return contacts.order_by(F("last_message_at").desc(nulls_last=True), "-pk")
 
 
 def waiting_count(user):
@@ -137,7 +141,7 @@ def timeline(contact):
     activities just before it (`activities_before`), and the activities after the last one.
     A conversation ends at a close: what comes next has `divider_before` set."""
     pending = list(activities(contact))
-    messages = list(conversation(contact))
+    messages = signals.shown(conversation(contact))  # reactions, edits… on their messages
     after_close = False
 
     def place(item):

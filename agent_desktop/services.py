@@ -6,7 +6,7 @@ counters move only for the copy that was actually inserted.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,6 +24,8 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
     creates them first (the unique constraint decides). Returns
     {(entry point id, external id): (contact, created)}."""
     wanted = {(entry_point.pk, external_id): entry_point for entry_point, external_id in keys}
+    if not wanted:
+        return {}
     found = _contacts_by_key(wanted)
     missing = sorted(key for key in wanted if key not in found)  # same lock order everywhere
     if missing:
@@ -36,6 +38,15 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
         )
         found.update(_contacts_by_key(missing))
     return {key: (found[key], key in missing) for key in wanted}
+
+
+def contacts_existing(keys):
+    """The contacts that exist already for (entry point, external id) pairs; none is created.
+    Returns {(entry point id, external id): (contact, False)}."""
+    wanted = {(entry_point.pk, external_id) for entry_point, external_id in keys}
+    if not wanted:
+        return {}
+    return {key: (contact, False) for key, contact in _contacts_by_key(wanted).items()}
 
 
 def _contacts_by_key(keys):
@@ -251,9 +262,13 @@ def _preview(incoming):
     if incoming.text:
         return incoming.text[:PREVIEW_LENGTH]
     if incoming.attachments:
-        kinds = ", ".join(sorted({a.get("type", "file") for a in incoming.attachments}))
+        kinds = ", ".join(sorted({_attachment_kind(a) for a in incoming.attachments}))
         return f"[{kinds}]"
     return f"[{Message.Kind(incoming.kind).label.lower()}]"
+
+
+def _attachment_kind(attachment):
+    return "sticker" if attachment.get("sticker_id") else attachment.get("type", "file")
 
 
 # --- What agents do ---------------------------------------------------------------------------
@@ -266,6 +281,65 @@ def contact_mark_read(*, contact, agent):
     if contact.unread_count and contact.assigned_to_id in (None, agent.pk):
         Contact.objects.filter(pk=contact.pk).update(unread_count=0)
         contact.unread_count = 0
+
+
+# --- What the customer sees of the agent: typing and seen ----------------------------------
+# At most one "typing…" per contact this often, however many agents type, in any process.
+TYPING_INTERVAL = timedelta(seconds=5)
+
+
+def _may_answer(contact, agent):
+    """Whether the agent may write to this customer now (the workflow's rule for replies)."""
+    from agent_desktop.workflow import may_act
+
+    return contact.status != Contact.Status.CLOSED and may_act(contact, agent)
+
+
+def agent_typing(*, contact, agent):
+    """The agent types a reply: the customer sees "typing…". Rate-limited by a conditional
+    UPDATE (of concurrent calls within TYPING_INTERVAL only one matches); sent by a task once
+    the request's work is committed. Returns whether one was queued."""
+    from agent_desktop.channels import sender_action
+
+    if not _may_answer(contact, agent):
+        return False
+    now = timezone.now()
+    due = Q(typing_sent_at=None) | Q(typing_sent_at__lte=now - TYPING_INTERVAL)
+    if not Contact.objects.filter(due, pk=contact.pk).update(typing_sent_at=now):
+        return False
+    transaction.on_commit(lambda: sender_action(contact, "typing_on"))
+    return True
+
+
+def conversation_opened(*, contact, agent):
+    """The agent opened the conversation: one "seen" for the customer per opening (not per
+    poll of the live panel), when the agent may answer them."""
+    from agent_desktop.channels import sender_action
+
+    if _may_answer(contact, agent) and contact.last_inbound_at is not None:
+        transaction.on_commit(lambda: sender_action(contact, "mark_seen"))
+
+
+def reply_retry(*, message, agent):
+    """Send a failed reply again: the same message, queued again only if it is still failed
+    and was never sent (a conditional UPDATE, so two clicks queue it once; the send itself is
+    claimed once per attempt, see messenger.outbound)."""
+    from agent_desktop.channels import send_when_committed
+
+    contact = message.contact
+    if not _may_answer(contact, agent):
+        raise ActionRefused("Only the agent answering this customer can send again.")
+    retried = Message.objects.filter(
+        pk=message.pk,
+        direction=Message.Direction.OUT,
+        status=Message.Status.FAILED,
+        mid=None,
+    ).update(status=Message.Status.QUEUED, error="")
+    if not retried:
+        raise ActionRefused("This message is not failed any more.")
+    message.status, message.error = Message.Status.QUEUED, ""
+    send_when_committed(message)
+    return message
 
 
 def split_text(text, limit):

@@ -94,6 +94,7 @@ def desktop(request):
 def contact_detail(request, pk):
     contact = _contact_or_404(request, pk)
     services.contact_mark_read(contact=contact, agent=request.user)
+    services.conversation_opened(contact=contact, agent=request.user)
     context = {**_list_context(request), **_conversation_context(request, contact)}
     return render(request, "agent_desktop/desktop.html", context)
 
@@ -175,6 +176,33 @@ def reply(request, pk):
         code = (403 if isinstance(exc, workflow.NotAllowed) else 409) if refused else 400
         return render(request, "agent_desktop/desktop.html", context, status=code)
     return redirect(_back_to(request, contact))
+
+
+@login_required
+@require_POST
+def typing(request, pk):
+    """The composer's "the agent is typing" (sent by static/js/composer.js)."""
+    contact = _contact_or_404(request, pk)
+    services.agent_typing(contact=contact, agent=request.user)
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+def retry_reply(request, pk):
+    """Retry on a failed reply: the same message, queued again."""
+    message = (
+        Message.objects.select_related("contact")
+        .filter(pk=pk, contact__in=selectors.contacts_visible_to(request.user))
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message")
+    try:
+        services.reply_retry(message=message, agent=request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(_back_to(request, message.contact))
 
 
 @login_required
