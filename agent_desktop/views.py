@@ -45,8 +45,16 @@ def _list_context(request):
         "page": page,
         "waiting": waiting,
         "list_fingerprint": selectors.fingerprint([list_digest, signals["queue_signals_digest"]]),
-        "list_params": request.GET.urlencode(),
+        "list_params": _list_params(request),
     }
+
+
+def _list_params(request):
+    """The list's filter, search and page, to keep across links; not what a poll sends."""
+    params = request.GET.copy()
+    for poll_only in ("fp", "centre"):
+        params.pop(poll_only, None)
+    return params.urlencode()
 
 
 def _campaign_names(user):

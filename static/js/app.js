@@ -58,14 +58,15 @@ document.addEventListener("htmx:confirm", (event) => {
 (function () {
   const region = document.querySelector(".messages[role=status]");
   if (!region) return;
-  const items = [...region.children];
-  items.forEach((item) => { item.querySelector("[data-dismiss-alert]").hidden = false; item.remove(); });
-  setTimeout(() => items.forEach((item) => region.append(item)), 150);
+  const list = region.querySelector("ul");
+  list.remove();
+  list.querySelectorAll("[data-dismiss-alert]").forEach((button) => { button.hidden = false; });
+  setTimeout(() => region.append(list), 150);
   region.addEventListener("click", (event) => {
     const button = event.target.closest("[data-dismiss-alert]");
     if (!button) return;
     button.closest("li").remove();
-    if (!region.children.length) region.remove();
+    if (!list.children.length) region.remove();
     const main = document.getElementById("main");
     if (main) { main.tabIndex = -1; main.focus({ preventScroll: true }); }
   });
