@@ -46,6 +46,13 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && isOpen() && !wide.matches) setOpen(false);
   });
+  // At phone width opening a conversation is a new page showing only it: start there.
+  const name = document.querySelector("[data-testid=conversation-name]");
+  if (phone.matches && name && document.activeElement === document.body) {
+    name.tabIndex = -1;
+    name.focus({ preventScroll: true });
+  }
+
   document.body.addEventListener("htmx:afterSettle", sync);
   wide.addEventListener("change", sync);
   phone.addEventListener("change", sync);

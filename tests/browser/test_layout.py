@@ -78,7 +78,7 @@ def a_conversation(entry_point):
     return contact
 
 
-def check_top_bar(page, name, assert_accessible):
+def check_top_bar(page, name, screenshot, assert_accessible):
     menu_button = page.get_by_role("button", name="Menu")
     nav_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Agent desktop")
     if name == "desktop":
@@ -90,6 +90,7 @@ def check_top_bar(page, name, assert_accessible):
     expect(menu_button).to_have_attribute("aria-expanded", "true")
     expect(nav_link).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    screenshot(page, f"layout_{page.viewport_size['width']}_1_menu_open")
     assert_no_horizontal_overflow(page, f"menu open at {name}")
     assert_accessible(page, f"top bar menu open at {name}")
     page.keyboard.press("Escape")
@@ -111,7 +112,7 @@ def test_the_desktop_works_at_every_width(
     assert_no_horizontal_overflow(page, f"list at {name}")
     screenshot(page, f"layout_{width}_1_list")
     assert_accessible(page, f"desktop list at {name}")
-    check_top_bar(page, name, assert_accessible)
+    check_top_bar(page, name, screenshot, assert_accessible)
 
     # Phone: one column, the list alone; elsewhere the list beside the empty conversation.
     empty_centre = page.get_by_test_id("conversation-empty")
@@ -126,6 +127,7 @@ def test_the_desktop_works_at_every_width(
     if name == "phone":
         expect(page.locator(".queue")).to_be_hidden()
         expect(back).to_be_visible()
+        expect(page.get_by_test_id("conversation-name")).to_be_focused()
     else:
         expect(rows.first).to_be_visible()
         expect(back).to_be_hidden()
