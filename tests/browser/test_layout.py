@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
 from campaigns.services import webhook_path
+from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
 from tests.conftest import PAGE, PASSWORD
 
@@ -189,12 +190,15 @@ def test_the_builder_pages_fit_every_width(
     body = page_body(PAGE["page_id"], text_item(PAGE["page_id"], "6500000000000007", "Hello"))
     response = post_signed(live_server.url + webhook_path(connected_page), body, PAGE["app_secret"])
     assert response.status_code == 200  # one delivery in the log
+    delivery = WebhookDelivery.objects.get()
     log_in(page, admin_user.username)
     pages = {
         "campaigns": reverse("campaigns:list"),
         "campaign": entry_point.campaign.get_absolute_url(),
         "entry_point": entry_point.get_absolute_url(),
         "deliveries": reverse("campaigns:deliveries", args=[entry_point.pk]),
+        "delivery": reverse("campaigns:delivery", args=[entry_point.pk, delivery.pk]),
+        "campaign_form": reverse("campaigns:edit", args=[entry_point.campaign.pk]),
     }
     for label, url in pages.items():
         page.goto(url)
