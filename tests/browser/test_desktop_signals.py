@@ -22,7 +22,11 @@ RECORD_NOTIFICATIONS = """(() => {
   const Browser = window.Notification;
   const shown = (window.__notifications = []);
   window.__sounds = 0;
-  function Recorder(title, options) { shown.push({ title, ...options }); this.close = () => {}; }
+  function Recorder(title, options) {
+    shown.push({ title, ...options });
+    window.__lastNotification = this;
+    this.close = () => {};
+  }
   Object.defineProperty(Recorder, "permission", { get: () => Browser.permission });
   Recorder.requestPermission = (...args) => Browser.requestPermission(...args);
   window.Notification = Recorder;
@@ -99,7 +103,7 @@ def test_an_opted_in_agent_is_notified_in_the_background_and_not_while_focused(
     # In the background: the first customer raises one notification (and the sound).
     page.evaluate(TO_BACKGROUND)
     customer_writes(live_server, connected_page, MARIA, "Hi! Where is my order #4521?")
-    page.wait_for_function("() => window.__notifications.length === 1", polling=200)
+    page.wait_for_function("() => window.__notifications.length === 1", polling=200, timeout=20_000)
     (first,) = notifications(page)
     assert first["title"].endswith("is waiting")
     assert first["tag"].startswith(f"message:{Contact.objects.get(external_id=MARIA).pk}:")
@@ -126,11 +130,21 @@ def test_an_opted_in_agent_is_notified_in_the_background_and_not_while_focused(
     expect(page.get_by_text("Assigned to you")).to_be_visible()
     page.evaluate(TO_BACKGROUND)  # (a new page: its recorder starts empty)
     customer_writes(live_server, connected_page, MARIA, "Any news?")
-    page.wait_for_function("() => window.__notifications.length === 1", polling=200)
+    page.wait_for_function("() => window.__notifications.length === 1", polling=200, timeout=20_000)
     assert notifications(page)[0]["title"] == "New message from Maria Schmidt"
     assert page.evaluate("window.__sounds") == 1
     page.evaluate(TO_FOREGROUND)
     expect(tab_count(page, "Mine")).to_have_text("1 with unread messages")
+
+    # Clicking a notification opens that customer's conversation.
+    page.evaluate(TO_BACKGROUND)
+    customer_writes(live_server, connected_page, JONAS, "Still there?")
+    page.wait_for_function("() => window.__notifications.length === 2", polling=200, timeout=20_000)
+    assert notifications(page)[1]["title"] == "Jonas Berg is waiting"
+    page.evaluate("() => window.__lastNotification.onclick()")
+    jonas = Contact.objects.get(external_id=JONAS)
+    expect(page).to_have_url(live_server.url + reverse("agent_desktop:contact", args=[jonas.pk]))
+    expect(page.get_by_test_id("conversation-name")).to_contain_text("Jonas Berg")
     assert errors == []
 
 
