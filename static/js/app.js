@@ -32,7 +32,7 @@ document.addEventListener("htmx:confirm", (event) => {
   }
 });
 
-// Top bar: below 700 px the menu folds behind a disclosure button (shown only when this script
+// Top bar: below 900 px the menu folds behind a disclosure button (shown only when this script
 // runs, so without scripts the menu simply stays open).
 (function () {
   const button = document.querySelector("[data-menu-button]");
