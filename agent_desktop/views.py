@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, media, selectors, services, workflow
+from agent_desktop import channels, media, queue_signals, selectors, services, workflow
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
@@ -46,16 +46,31 @@ def _list_context(request):
     contacts = selectors.contact_list(request.user, filter_name=filter_name, query=query)
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = selectors.waiting_count(request.user)
+    signals = queue_signals.context(request.user)
+    list_digest = selectors.contact_list_fingerprint(page.object_list, waiting)
     return {
+        **signals,
         "broken_entry_points": selectors.entry_points_needing_attention(request.user),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
         "query": query,
         "page": page,
         "waiting": waiting,
-        "list_fingerprint": selectors.contact_list_fingerprint(page.object_list, waiting),
-        "list_params": request.GET.urlencode(),
+        "list_fingerprint": selectors.fingerprint([list_digest, signals["queue_signals_digest"]]),
+        "list_params": _list_params(request),
     }
+
+
+def _list_params(request):
+    """The list's filter, search and page, to keep across links; not what a poll sends."""
+    params = request.GET.copy()
+    for poll_only in ("fp", "centre"):
+        params.pop(poll_only, None)
+    return params.urlencode()
+
+
+def _campaign_names(user):
+    return list(campaigns_for_user(user).filter(is_active=True).values_list("name", flat=True))
 
 
 def _contact_or_404(request, pk):
@@ -83,10 +98,11 @@ def _conversation_context(request, contact):
 
 @login_required
 def desktop(request):
-    campaigns = (
-        campaigns_for_user(request.user).filter(is_active=True).values_list("name", flat=True)
-    )
-    context = {**_list_context(request), "campaign_names": list(campaigns)}
+    context = {
+        **_list_context(request),
+        "campaign_names": _campaign_names(request.user),
+        "centre_empty": True,
+    }
     return render(request, "agent_desktop/desktop.html", context)
 
 
@@ -104,6 +120,10 @@ def contact_list_partial(request):
     context = _list_context(request)
     if request.GET.get("fp") == context["list_fingerprint"]:
         return HttpResponse(status=204)
+    # A page with no conversation open shows an empty state that depends on the list: it is
+    # swapped along with the list (out of band), e.g. when the first contact arrives.
+    if request.GET.get("centre") == "empty":
+        context.update(centre_empty=True, campaign_names=_campaign_names(request.user))
     return render(request, "agent_desktop/partials/_contact_list.html", context)
 
 
