@@ -5,6 +5,7 @@ The desktop knows channels only by name; each channel registers dotted paths to 
 - `reply_window(contact)`: whether and how a reply can go out now (with `can_reply`,
   `closes_at` and `reason`),
 - `refresh_profile(contact_id)`: fetch the customer's profile again,
+- `sender_action(contact_id, action)`: queue "typing_on" or "mark_seen" for the customer,
 and to its limits: `max_text_length` (a longer reply goes out in parts) and
 `max_attachment_bytes` (a larger file is refused).
 """
@@ -19,6 +20,7 @@ CHANNELS = {
         "enqueue_send": "messenger.outbound.enqueue_send",
         "reply_window": "messenger.outbound.reply_window",
         "refresh_profile": "messenger.services.enqueue_profile_refresh",
+        "sender_action": "messenger.outbound.enqueue_sender_action",
         "max_text_length": "messenger.limits.MAX_TEXT_LENGTH",
         "max_attachment_bytes": "messenger.limits.MAX_ATTACHMENT_BYTES",
     },
@@ -41,6 +43,10 @@ def reply_window(contact):
 
 def refresh_profile(contact):
     return _hook(contact, "refresh_profile")(contact.pk)
+
+
+def sender_action(contact, action):
+    return _hook(contact, "sender_action")(contact.pk, action)
 
 
 def max_text_length(contact):

@@ -1,6 +1,7 @@
 """Labels on contacts."""
 
-from agent_desktop.models import Label
+from agent_desktop.models import Activity, Label
+from agent_desktop.workflow import activity_record
 
 
 class UnknownLabels(Exception):
@@ -9,12 +10,17 @@ class UnknownLabels(Exception):
         self.names = names
 
 
-def contact_set_labels(*, contact, names):
-    """Make the contact's labels exactly `names` (all must exist). Returns the labels."""
+def contact_set_labels(*, contact, names, actor=None):
+    """Make the contact's labels exactly `names` (all must exist). Returns the labels; a change
+    is a `labelled` activity in the timeline ("Alex labelled +vip -billing")."""
     wanted = set(names)
     labels = list(Label.objects.filter(name__in=wanted))
     missing = wanted - {label.name for label in labels}
     if missing:
         raise UnknownLabels(missing)
+    before = set(contact.labels.values_list("name", flat=True))
     contact.labels.set(labels)
+    change = [f"+{n}" for n in sorted(wanted - before)] + [f"-{n}" for n in sorted(before - wanted)]
+    if change:
+        activity_record(contact, Activity.Kind.LABELLED, actor, " ".join(change))
     return labels

@@ -1,6 +1,6 @@
 """Search across contact names and message text, and the highlighting of what was found.
 
-Message text is matched through the database's full-text index (migration 0004): PostgreSQL's
+Message text is matched through the database's full-text index (migration 0007): PostgreSQL's
 `to_tsvector('simple', text)` GIN index, or SQLite's FTS5 table. Every word must match, as a
 prefix ("order" finds "orders"); names are matched as substrings, as before.
 """

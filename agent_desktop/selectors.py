@@ -2,10 +2,10 @@
 
 import hashlib
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
-from agent_desktop import search
-from agent_desktop.models import Contact, Label, Message, Note
+from agent_desktop import search, signals
+from agent_desktop.models import Activity, Contact, Label, Message, Note
 from campaigns.roles import is_campaign_admin
 
 FILTERS = {
@@ -40,10 +40,16 @@ def contact_list(user, *, filter_name="all", query="", label=""):
         contacts = contacts.filter(status=Contact.Status.CLOSED)
     elif filter_name != "any":  # "all": every open contact
         contacts = contacts.exclude(status=Contact.Status.CLOSED)
+    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a text parameter
     contacts = search.contacts_matching(contacts, query)  # names and message text
     if label:
         contacts = contacts.filter(labels__name=label)
-    return contacts.prefetch_related("labels").order_by("-last_message_at", "-pk")
+    # A contact without any message is no conversation (and PostgreSQL would sort its NULL
+    # time first): not listed, and never ahead of one whatever the database.
+    contacts = contacts.exclude(last_message_at=None)
+    return contacts.prefetch_related("labels").order_by(
+        F("last_message_at").desc(nulls_last=True), "-pk"
+    )
 
 
 def waiting_count(user):
@@ -110,6 +116,8 @@ def conversation_fingerprint(contact):
             contact.profile_pic.name,
             contact.answered_elsewhere,
             *Message.objects.filter(contact=contact).values_list("pk", "status"),
+            contact.snoozed_until,
+            *Activity.objects.filter(contact=contact).values_list("pk"),
             *Note.objects.filter(contact=contact).values_list("pk"),
             *[label.pk for label in contact.labels.all()],  # prefetched by contact_for
         ]
@@ -119,6 +127,42 @@ def conversation_fingerprint(contact):
 def campaign_agents(contact):
     """Who a contact can be transferred to: the agents of its campaign."""
     return contact.entry_point.campaign.agents.filter(is_active=True).order_by("username")
+
+
+def transfer_candidates(contact):
+    """Who a contact can be transferred to: its campaign's members other than its holder."""
+    return campaign_agents(contact).exclude(pk=contact.assigned_to_id)
+
+
+def activities(contact):
+    return Activity.objects.filter(contact=contact).select_related("actor", "target_user")
+
+
+def timeline(contact):
+    """The conversation as the desktop shows it: messages (and private notes) oldest first,
+    each carrying the activities just before it (`activities_before`), and the activities after
+    the last one. A conversation ends at a close: what comes next has `divider_before` set."""
+    pending = list(activities(contact))
+    shown = signals.shown(conversation(contact))  # reactions, edits… on their messages
+    # Notes in place too (a stable sort keeps the messages' own order).
+    messages = sorted([*shown, *_notes_in_time(contact)], key=lambda item: item.sent_at)
+    after_close = False
+
+    def place(item):
+        nonlocal after_close
+        item.divider_before, after_close = after_close, False
+        if isinstance(item, Activity) and item.kind == Activity.Kind.CLOSED:
+            after_close = True
+
+    for message in messages:
+        message.activities_before = []
+        while pending and pending[0].at <= message.sent_at:
+            message.activities_before.append(pending.pop(0))
+            place(message.activities_before[-1])
+        place(message)
+    for activity in pending:
+        place(activity)
+    return messages, pending
 
 
 def entry_points_needing_attention(user):
@@ -140,15 +184,12 @@ def notes(contact):
     )
 
 
-def timeline(contact):
-    """The conversation with the team's private notes in place, oldest first (a note's time is
-    when it was written)."""
-    items = list(conversation(contact))
+def _notes_in_time(contact):
+    """The team's private notes, placed in the conversation at the time they were written."""
     for note in notes(contact):
         note.is_note = True
         note.sent_at = note.created_at
-        items.append(note)
-    return sorted(items, key=lambda item: item.sent_at)
+        yield note
 
 
 def canned_responses_for(user, *, campaign=None):

@@ -6,7 +6,7 @@ counters move only for the copy that was actually inserted.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -24,6 +24,8 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
     creates them first (the unique constraint decides). Returns
     {(entry point id, external id): (contact, created)}."""
     wanted = {(entry_point.pk, external_id): entry_point for entry_point, external_id in keys}
+    if not wanted:
+        return {}
     found = _contacts_by_key(wanted)
     missing = sorted(key for key in wanted if key not in found)  # same lock order everywhere
     if missing:
@@ -36,6 +38,15 @@ def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
         )
         found.update(_contacts_by_key(missing))
     return {key: (found[key], key in missing) for key in wanted}
+
+
+def contacts_existing(keys):
+    """The contacts that exist already for (entry point, external id) pairs; none is created.
+    Returns {(entry point id, external id): (contact, False)}."""
+    wanted = {(entry_point.pk, external_id) for entry_point, external_id in keys}
+    if not wanted:
+        return {}
+    return {key: (contact, False) for key, contact in _contacts_by_key(wanted).items()}
 
 
 def _contacts_by_key(keys):
@@ -138,6 +149,10 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
+    # After the UPDATE above: its row locks are held, so reopening takes no new ones.
+    from agent_desktop.workflow import customer_wrote
+
+    customer_wrote([pk for pk, counted, *_ in rows if counted])
 
 
 _LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"
@@ -148,11 +163,6 @@ _AFTER_INBOUND = f"""
         WHEN {{table}}.last_inbound_at IS NULL OR {{table}}.last_inbound_at < v.newest
             THEN v.newest
         ELSE {{table}}.last_inbound_at END,
-    status = CASE
-        WHEN v.counted > 0 AND {{table}}.status = '{Contact.Status.CLOSED.value}' THEN CASE
-            WHEN {{table}}.assigned_to_id IS NULL THEN '{Contact.Status.NEW.value}'
-            ELSE '{Contact.Status.ASSIGNED.value}' END
-        ELSE {{table}}.status END,
     last_message_at = CASE WHEN {_LATEST_IS_NEWER} THEN v.latest
         ELSE {{table}}.last_message_at END,
     last_message_preview = CASE WHEN {_LATEST_IS_NEWER} THEN v.preview
@@ -252,9 +262,13 @@ def _preview(incoming):
     if incoming.text:
         return incoming.text[:PREVIEW_LENGTH]
     if incoming.attachments:
-        kinds = ", ".join(sorted({a.get("type", "file") for a in incoming.attachments}))
+        kinds = ", ".join(sorted({_attachment_kind(a) for a in incoming.attachments}))
         return f"[{kinds}]"
     return f"[{Message.Kind(incoming.kind).label.lower()}]"
+
+
+def _attachment_kind(attachment):
+    return "sticker" if attachment.get("sticker_id") else attachment.get("type", "file")
 
 
 # --- What agents do ---------------------------------------------------------------------------
@@ -269,38 +283,63 @@ def contact_mark_read(*, contact, agent):
         contact.unread_count = 0
 
 
-def contact_claim(*, contact, agent):
-    if contact.assigned_to_id not in (None, agent.pk) and contact.status != Contact.Status.CLOSED:
-        raise ActionRefused(
-            f"{_agent_name(contact.assigned_to)} is already answering this customer."
-        )
-    _assign(contact, agent, Contact.Status.ASSIGNED)
+# --- What the customer sees of the agent: typing and seen ----------------------------------
+# At most one "typing…" per contact this often, however many agents type, in any process.
+TYPING_INTERVAL = timedelta(seconds=5)
 
 
-def contact_release(*, contact, agent):
-    if contact.assigned_to_id != agent.pk:
-        raise ActionRefused("Only the agent answering a customer can release them.")
-    _assign(contact, None, Contact.Status.NEW)
+def _may_answer(contact, agent):
+    """Whether the agent may write to this customer now (the workflow's rule for replies)."""
+    from agent_desktop.workflow import may_act
+
+    return contact.status != Contact.Status.CLOSED and may_act(contact, agent)
 
 
-def contact_transfer(*, contact, agent, to):
-    if not contact.entry_point.campaign.agents.filter(pk=to.pk).exists():
-        raise ActionRefused(f"{_agent_name(to)} is not an agent of this campaign.")
-    _assign(contact, to, Contact.Status.ASSIGNED)
+def agent_typing(*, contact, agent):
+    """The agent types a reply: the customer sees "typing…". Rate-limited by a conditional
+    UPDATE (of concurrent calls within TYPING_INTERVAL only one matches); sent by a task once
+    the request's work is committed. Returns whether one was queued."""
+    from agent_desktop.channels import sender_action
+
+    if not _may_answer(contact, agent):
+        return False
+    now = timezone.now()
+    due = Q(typing_sent_at=None) | Q(typing_sent_at__lte=now - TYPING_INTERVAL)
+    if not Contact.objects.filter(due, pk=contact.pk).update(typing_sent_at=now):
+        return False
+    transaction.on_commit(lambda: sender_action(contact, "typing_on"))
+    return True
 
 
-def contact_close(*, contact, agent):
-    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.CLOSED, unread_count=0)
-    contact.status, contact.unread_count = Contact.Status.CLOSED, 0
+def conversation_opened(*, contact, agent):
+    """The agent opened the conversation: one "seen" for the customer per opening (not per
+    poll of the live panel), when the agent may answer them."""
+    from agent_desktop.channels import sender_action
+
+    if _may_answer(contact, agent) and contact.last_inbound_at is not None:
+        transaction.on_commit(lambda: sender_action(contact, "mark_seen"))
 
 
-def _assign(contact, agent, status):
-    Contact.objects.filter(pk=contact.pk).update(assigned_to=agent, status=status)
-    contact.assigned_to, contact.status = agent, status
+def reply_retry(*, message, agent):
+    """Send a failed reply again: the same message, queued again only if it is still failed
+    and was never sent (a conditional UPDATE, so two clicks queue it once; the send itself is
+    claimed once per attempt, see messenger.outbound)."""
+    from agent_desktop.channels import send_when_committed
 
-
-def _agent_name(user):
-    return user.get_full_name() or user.username
+    contact = message.contact
+    if not _may_answer(contact, agent):
+        raise ActionRefused("Only the agent answering this customer can send again.")
+    retried = Message.objects.filter(
+        pk=message.pk,
+        direction=Message.Direction.OUT,
+        status=Message.Status.FAILED,
+        mid=None,
+    ).update(status=Message.Status.QUEUED, error="")
+    if not retried:
+        raise ActionRefused("This message is not failed any more.")
+    message.status, message.error = Message.Status.QUEUED, ""
+    send_when_committed(message)
+    return message
 
 
 def split_text(text, limit):
@@ -352,7 +391,9 @@ def _kept_upload(upload):
 
 def _queue_reply(contact, agent, parts, upload, attachment):
     from agent_desktop.channels import send_when_committed
+    from agent_desktop.workflow import reply_take
 
+    reply_take(contact=contact, agent=agent)  # answering a customer takes them, or is refused
     now = timezone.now()
     messages = [_queue_outgoing(contact, agent, now, text=part) for part in parts]
     if upload is not None:
@@ -365,8 +406,6 @@ def _queue_reply(contact, agent, parts, upload, attachment):
         last_message_preview=(last.text or f"[{last.attachments[0]['type']}]")[:PREVIEW_LENGTH],
         unread_count=0,
     )
-    if contact.assigned_to_id is None or contact.status != Contact.Status.ASSIGNED:
-        _assign(contact, agent, Contact.Status.ASSIGNED)  # answering a customer takes them
     for message in messages:
         send_when_committed(message)
     return messages

@@ -31,7 +31,9 @@ def note_add(request, pk):
 def labels_set(request, pk):
     contact = _contact_or_404(request, pk)
     try:
-        labels.contact_set_labels(contact=contact, names=request.POST.getlist("labels"))
+        labels.contact_set_labels(
+            contact=contact, names=request.POST.getlist("labels"), actor=request.user
+        )
     except labels.UnknownLabels as exc:
         messages.error(request, str(exc))
     return redirect(_back_to(request, contact))

@@ -54,7 +54,7 @@ def contact_labels(request, contact):
     incoming.is_valid(raise_exception=True)
     try:
         labels = label_services.contact_set_labels(
-            contact=contact, names=incoming.validated_data["labels"]
+            contact=contact, names=incoming.validated_data["labels"], actor=request.user
         )
     except label_services.UnknownLabels as exc:
         raise serializers.ValidationError({"labels": [str(exc)]}) from exc

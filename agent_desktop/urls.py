@@ -14,7 +14,9 @@ urlpatterns = [
     path("contacts/<int:pk>/refresh-profile/", views.refresh_profile, name="refresh_profile"),
     path("contacts/<int:pk>/note/", team_views.note_add, name="note"),
     path("contacts/<int:pk>/labels/", team_views.labels_set, name="labels_set"),
+    path("contacts/<int:pk>/typing/", views.typing, name="typing"),
     path("contacts/<int:pk>/<slug:action>/", views.contact_action, name="action"),
     path("messages/<int:pk>/file/", views.message_upload, name="message_file"),
+    path("messages/<int:pk>/retry/", views.retry_reply, name="retry"),
     path("files/<str:token>/", views.kept_file, name="kept_file"),  # on MEDIA_ORIGIN only
 ]

@@ -4,6 +4,8 @@ Live panels poll with htmx and send the digest of what they show; when nothing c
 answer is an empty 204, which costs one indexed query and no rendering.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -11,18 +13,36 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, media, selectors, services, team_tools
+from agent_desktop import (
+    channels,
+    media,
+    queue_signals,
+    selectors,
+    services,
+    team_tools,
+    workflow,
+)
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
 
 PAGE_SIZE = 50
 ACTIONS = {
-    "claim": services.contact_claim,
-    "release": services.contact_release,
-    "close": services.contact_close,
+    "claim": workflow.contact_claim,
+    "release": workflow.contact_release,
+    "close": workflow.contact_close,
+    "reopen": workflow.contact_reopen,
+    "pending": workflow.contact_pending,
+}
+# What the desktop's Snooze menu offers.
+SNOOZE_CHOICES = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "4h": ("4 hours", timedelta(hours=4)),
+    "1d": ("1 day", timedelta(days=1)),
+    "1w": ("1 week", timedelta(weeks=1)),
 }
 
 
@@ -37,17 +57,32 @@ def _list_context(request):
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = selectors.waiting_count(request.user)
+    signals = queue_signals.context(request.user)
+    list_digest = selectors.contact_list_fingerprint(page.object_list, waiting)
     return {
         **team_tools.list_context(page.object_list, query=query, label=label),
+        **signals,
         "broken_entry_points": selectors.entry_points_needing_attention(request.user),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
         "query": query,
         "page": page,
         "waiting": waiting,
-        "list_fingerprint": selectors.contact_list_fingerprint(page.object_list, waiting),
-        "list_params": request.GET.urlencode(),
+        "list_fingerprint": selectors.fingerprint([list_digest, signals["queue_signals_digest"]]),
+        "list_params": _list_params(request),
     }
+
+
+def _list_params(request):
+    """The list's filter, search and page, to keep across links; not what a poll sends."""
+    params = request.GET.copy()
+    for poll_only in ("fp", "centre"):
+        params.pop(poll_only, None)
+    return params.urlencode()
+
+
+def _campaign_names(user):
+    return list(campaigns_for_user(user).filter(is_active=True).values_list("name", flat=True))
 
 
 def _contact_or_404(request, pk):
@@ -58,22 +93,29 @@ def _contact_or_404(request, pk):
 
 
 def _conversation_context(request, contact):
+    conversation, activities_after = selectors.timeline(contact)
+    may_act = workflow.may_act(contact, request.user)
     return {
         "contact": contact,
-        "conversation": selectors.timeline(contact),  # messages, and notes in place
+        "conversation": conversation,
+        "activities_after": activities_after,
         "conversation_fingerprint": selectors.conversation_fingerprint(contact),
         "window": channels.reply_window(contact),
-        "transfer_to": selectors.campaign_agents(contact).exclude(pk=request.user.pk),
+        "may_act": may_act,
+        "holder_name": workflow.user_name(contact.assigned_to),
+        "transfer_to": selectors.transfer_candidates(contact) if may_act else [],
+        "snooze_choices": SNOOZE_CHOICES,
         **team_tools.conversation_context(request, contact),
     }
 
 
 @login_required
 def desktop(request):
-    campaigns = (
-        campaigns_for_user(request.user).filter(is_active=True).values_list("name", flat=True)
-    )
-    context = {**_list_context(request), "campaign_names": list(campaigns)}
+    context = {
+        **_list_context(request),
+        "campaign_names": _campaign_names(request.user),
+        "centre_empty": True,
+    }
     return render(request, "agent_desktop/desktop.html", context)
 
 
@@ -81,6 +123,7 @@ def desktop(request):
 def contact_detail(request, pk):
     contact = _contact_or_404(request, pk)
     services.contact_mark_read(contact=contact, agent=request.user)
+    services.conversation_opened(contact=contact, agent=request.user)
     context = {**_list_context(request), **_conversation_context(request, contact)}
     return render(request, "agent_desktop/desktop.html", context)
 
@@ -90,6 +133,10 @@ def contact_list_partial(request):
     context = _list_context(request)
     if request.GET.get("fp") == context["list_fingerprint"]:
         return HttpResponse(status=204)
+    # A page with no conversation open shows an empty state that depends on the list: it is
+    # swapped along with the list (out of band), e.g. when the first contact arrives.
+    if request.GET.get("centre") == "empty":
+        context.update(centre_empty=True, campaign_names=_campaign_names(request.user))
     return render(request, "agent_desktop/partials/_contact_list.html", context)
 
 
@@ -110,11 +157,20 @@ def contact_action(request, pk, action):
     try:
         if action == "transfer":
             to_id = id_param(request.POST.get("to"))
-            to = selectors.campaign_agents(contact).filter(pk=to_id).first() if to_id else None
+            candidates = selectors.transfer_candidates(contact)
+            to = candidates.filter(pk=to_id).first() if to_id else None
             if to is None:
                 raise services.ActionRefused("Choose an agent of this campaign.")
-            services.contact_transfer(contact=contact, agent=request.user, to=to)
+            workflow.contact_transfer(contact=contact, agent=request.user, to=to)
             messages.success(request, f"Transferred to {to.get_full_name() or to.username}.")
+        elif action == "take-over":
+            workflow.contact_claim(contact=contact, agent=request.user, take_over=True)
+        elif action == "snooze":
+            choice = SNOOZE_CHOICES.get(request.POST.get("until", ""))
+            if choice is None:
+                raise services.ActionRefused("Choose how long to snooze.")
+            until = timezone.now() + choice[1]
+            workflow.contact_snooze(contact=contact, agent=request.user, until=until)
         elif action in ACTIONS:
             ACTIONS[action](contact=contact, agent=request.user)
         else:
@@ -143,14 +199,43 @@ def reply(request, pk):
             refusal=window.reason,
         )
     except services.ActionRefused as exc:
+        refused = isinstance(exc, workflow.NotAllowed | workflow.Conflict)
         context = {
             **_list_context(request),
             **_conversation_context(request, contact),
             "composer_error": str(exc),
             "composer_text": request.POST.get("text", ""),
         }
-        return render(request, "agent_desktop/desktop.html", context, status=400)
+        code = (403 if isinstance(exc, workflow.NotAllowed) else 409) if refused else 400
+        return render(request, "agent_desktop/desktop.html", context, status=code)
     return redirect(_back_to(request, contact))
+
+
+@login_required
+@require_POST
+def typing(request, pk):
+    """The composer's "the agent is typing" (sent by static/js/composer.js)."""
+    contact = _contact_or_404(request, pk)
+    services.agent_typing(contact=contact, agent=request.user)
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+def retry_reply(request, pk):
+    """Retry on a failed reply: the same message, queued again."""
+    message = (
+        Message.objects.select_related("contact")
+        .filter(pk=pk, contact__in=selectors.contacts_visible_to(request.user))
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message")
+    try:
+        services.reply_retry(message=message, agent=request.user)
+    except services.ActionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(_back_to(request, message.contact))
 
 
 @login_required

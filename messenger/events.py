@@ -104,6 +104,25 @@ class ReactionEvent(MessengerEvent):
 
 
 @dataclass(frozen=True)
+class EditEvent(MessengerEvent):
+    """The customer edited a message they sent (`message_edits` field: `message_edit`)."""
+
+    target_mid: str
+    text: str = ""
+    num_edit: int = 0
+    kind = "edit"
+
+
+@dataclass(frozen=True)
+class UnsendEvent(MessengerEvent):
+    """The customer unsent (removed) a message: `message` with `is_deleted`/`is_unsent`, or
+    `message_unsend`."""
+
+    target_mid: str
+    kind = "unsend"
+
+
+@dataclass(frozen=True)
 class OptinEvent(MessengerEvent):
     ref: str = ""
     optin_type: str = ""
@@ -193,12 +212,14 @@ def _parse_item(item, page_id, entry_time, standby):
         mid = _string(message.get("mid"))
         if not psid or not mid:
             return IgnoredEvent(page_id, "message", "no customer id or no mid")
+        if not is_echo and (message.get("is_deleted") is True or message.get("is_unsent") is True):
+            return UnsendEvent(**common, psid=psid, target_mid=mid)
         return MessageEvent(
             **common,
             psid=psid,
             mid=mid,
             text=_string(message.get("text")),
-            attachments=tuple(_attachments(message.get("attachments"))),
+            attachments=tuple(_attachments(message.get("attachments"), message.get("sticker_id"))),
             quick_reply_payload=_string(_dict(message.get("quick_reply")).get("payload")),
             reply_to_mid=_string(_dict(message.get("reply_to")).get("mid")),
             is_echo=is_echo,
@@ -248,6 +269,19 @@ def _parse_item(item, page_id, entry_time, standby):
             emoji=_string(reaction.get("emoji")),
             action=_string(reaction.get("action")) or "react",
         )
+    if kind == "message_edit":
+        edit = _dict(item["message_edit"])
+        target = _string(edit.get("mid"))
+        if not target:
+            return IgnoredEvent(page_id, kind, "no mid of the edited message")
+        return EditEvent(
+            **common, target_mid=target, text=_string(edit.get("text")), num_edit=_count(edit)
+        )
+    if kind == "message_unsend":
+        target = _string(_dict(item["message_unsend"]).get("mid"))
+        if not target:
+            return IgnoredEvent(page_id, kind, "no mid of the removed message")
+        return UnsendEvent(**common, target_mid=target)
     if kind == "optin":
         optin = _dict(item["optin"])
         return OptinEvent(
@@ -265,7 +299,17 @@ def _parse_item(item, page_id, entry_time, standby):
     return IgnoredEvent(page_id, kind, "an event kind we do not handle")
 
 
-KNOWN_KEYS = ("delivery", "read", "postback", "referral", "reaction", "optin", *HANDOVER_KEYS)
+KNOWN_KEYS = (
+    "delivery",
+    "read",
+    "postback",
+    "referral",
+    "reaction",
+    "message_edit",
+    "message_unsend",
+    "optin",
+    *HANDOVER_KEYS,
+)
 
 
 def _event_key(item):
@@ -276,13 +320,15 @@ def _event_key(item):
     return _short(others[0]) if others else "unknown"
 
 
-def _attachments(value):
+def _attachments(value, sticker_id=None):
     if not isinstance(value, list):
         return
     for raw in value:
         if not isinstance(raw, dict):
             continue
         payload = _dict(raw.get("payload"))
+        if sticker_id and not payload.get("sticker_id"):  # the id only on the message
+            payload = {**payload, "sticker_id": sticker_id}
         # v6.0+ puts url/title in the payload; older fallbacks and templates on the attachment.
         yield Attachment(
             type=_string(raw.get("type")) or "unknown",
@@ -290,6 +336,14 @@ def _attachments(value):
             title=_string(payload.get("title")) or _string(raw.get("title")),
             payload=payload,
         )
+
+
+def _count(edit):
+    """`num_edit`: an integer, in the docs' example a string."""
+    value = edit.get("num_edit")
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _web_url(url):

@@ -222,6 +222,13 @@ class GraphClient:
             raise GraphError("Graph accepted the message but returned no message_id")
         return message_id
 
+    def send_sender_action(self, psid, action):
+        """Send API `sender_action` (`typing_on`, `typing_off`, `mark_seen`): only `recipient`
+        and the action, no message."""
+        self.request(
+            "POST", "/me/messages", json={"recipient": {"id": psid}, "sender_action": action}
+        )
+
     def upload_attachment(self, attachment_type, filename, content, content_type):
         """Attachment Upload API, `POST /me/message_attachments` (multipart with `filedata`):
         a reusable attachment; returns its `attachment_id` for the Send API."""

@@ -30,6 +30,7 @@ WEBHOOK_FIELDS = (
     "messaging_postbacks",
     "messaging_referrals",
     "message_reactions",
+    "message_edits",
     "messaging_handovers",
     "standby",
 )

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from agent_desktop import media
-from agent_desktop.models import Message
+from agent_desktop.models import Contact, Message
 from agent_desktop.services import upload_name
 from campaigns.models import FacebookPage
 from messenger import graph, services
@@ -158,6 +158,41 @@ def sweep_unsent_messages(limit=200):
 def _started_before(details, moment):
     started = parse_datetime(str(details.get(SEND_STARTED)))
     return started is not None and started < moment
+
+
+# --- Sender actions: typing and seen ---------------------------------------------------------
+SENDER_ACTIONS = ("typing_on", "mark_seen")
+
+
+def enqueue_sender_action(contact_id, action):
+    """Queue a sender action for the customer (the desktop's hook, called after its rate
+    limit): best effort, a broker outage just loses it."""
+    from messenger.tasks import send_mark_seen, send_typing_on
+
+    task = {"typing_on": send_typing_on, "mark_seen": send_mark_seen}[action]
+    return services.enqueue(task, contact_id)
+
+
+def send_sender_action(contact_id, action):
+    """Show the customer that the page saw their messages or is typing. Only inside the
+    24-hour window (Messenger allows no sender action after it); never retried: a late
+    "typing…" would be wrong."""
+    if action not in SENDER_ACTIONS:
+        raise ValueError(f"not a sender action: {action}")
+    contact = (
+        Contact.objects.select_related("entry_point__facebook_page").filter(pk=contact_id).first()
+    )
+    page = getattr(contact.entry_point, "facebook_page", None) if contact else None
+    if page is None or not page.page_id or page.token_status == FacebookPage.TokenStatus.INVALID:
+        return False  # a refused token waits for a new one: no call
+    if reply_window(contact).messaging_type != "RESPONSE":
+        return False
+    try:
+        graph.GraphClient.for_page(page).send_sender_action(contact.external_id, action)
+    except Exception as exc:  # a lost indicator is no failure to report or retry
+        logger.info("sender action %s for contact %s: %s", action, contact_id, type(exc).__name__)
+        return False
+    return True
 
 
 # --- Sending ---------------------------------------------------------------------------------

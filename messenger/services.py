@@ -266,34 +266,30 @@ def _apply_deliveries(deliveries):
             continue
         routed.append((delivery, parsed, _pages_for(delivery.facebook_page, parsed.events)))
 
-    contacts = desktop.contacts_get_or_create(
-        (pages[event.page_id].entry_point, event.psid)
-        for _, parsed, pages in routed
-        for event in parsed.events
-        if not isinstance(event, ev.IgnoredEvent) and event.page_id in pages
-    )
+    contacts = _contacts_for(routed)
     inbound, new_contacts, last_event = [], {}, {}
     for delivery, parsed, pages in routed:
-        notes = []
+        notes, acted = [], False
         for event in parsed.events:
             page = pages.get(event.page_id)
+            found = None if page is None else contacts.get((page.entry_point_id, event.psid))
             if isinstance(event, ev.IgnoredEvent):
                 notes.append(f"{event.kind}: {event.reason}")
             elif page is None:
                 notes.append(f"{event.kind}: page {event.page_id} is not served here")
+            elif found is None:
+                notes.append(f"{event.kind}: {NO_CONVERSATION_YET}")
             else:
-                contact, created = contacts[(page.entry_point_id, event.psid)]
+                contact, created = found
                 incoming = _apply(page, event, contact)
                 if incoming is not None:
                     inbound.append((contact, incoming))
                 if _profile_wanted(contact, created):
                     new_contacts[contact.pk] = True
+                acted = True
         for page in pages.values():
             if page.pk not in last_event or last_event[page.pk][1] < delivery.received_at:
                 last_event[page.pk] = (page, delivery.received_at)
-        acted = any(
-            not isinstance(e, ev.IgnoredEvent) and e.page_id in pages for e in parsed.events
-        )
         status = WebhookDelivery.Status.PROCESSED if acted else WebhookDelivery.Status.IGNORED
         outcomes.append((delivery, status, parsed.kinds, "; ".join(notes)[:2000]))
 
@@ -303,6 +299,34 @@ def _apply_deliveries(deliveries):
     _finish(outcomes)
     if new_contacts:
         transaction.on_commit(lambda: enqueue_profile_fetch(new_contacts))
+
+
+# Why a receipt, reaction, opt-in, handover, edit or unsend of a customer we have no
+# conversation with is kept but not applied (they never make a contact by themselves).
+NO_CONVERSATION_YET = "no conversation with this customer yet"
+
+
+def _starts_conversation(event):
+    """A customer's message or button tap (and a page's message, echoed) is a conversation;
+    receipts, opt-ins, handovers and signals about a message only apply to one that exists:
+    a contact made for them would be an empty row in the agents' queue."""
+    return isinstance(event, ev.MessageEvent | ev.PostbackEvent | ev.ReferralEvent)
+
+
+def _contacts_for(routed):
+    """{(entry point id, psid): (contact, created)} for the events of these deliveries:
+    created for the events that start a conversation, only looked up for the others."""
+    creating, existing = [], []
+    for _, parsed, pages in routed:
+        for event in parsed.events:
+            if isinstance(event, ev.IgnoredEvent) or event.page_id not in pages:
+                continue
+            key = (pages[event.page_id].entry_point, event.psid)
+            (creating if _starts_conversation(event) else existing).append(key)
+    contacts = desktop.contacts_get_or_create(creating)
+    wanted = [key for key in existing if (key[0].pk, key[1]) not in contacts]
+    contacts.update(desktop.contacts_existing(wanted))
+    return contacts
 
 
 def _without_nul(value):
@@ -479,7 +503,8 @@ def _attachment(attachment):
 
 
 def _incoming_for_action(event, sent_at):
-    """Postbacks, referrals, reactions, opt-ins and handovers, as the agent should see them."""
+    """Postbacks, referrals, reactions, edits, unsends, opt-ins and handovers, as the agent
+    should see them."""
     stamp = int(sent_at.timestamp() * 1000)
     key = f"{event.kind}:{event.page_id}:{event.psid}:{stamp}"
     if isinstance(event, ev.PostbackEvent):
@@ -514,6 +539,26 @@ def _incoming_for_action(event, sent_at):
                 reaction=event.reaction, action=event.action, target_mid=event.target_mid
             ),
             event_key=f"{key}:{event.target_mid}:{event.action}",
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.EditEvent):
+        # One row per edit (its number in the key): a redelivery is stored once, and the
+        # latest edit wins however they arrive (see agent_desktop.signals).
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.EDIT,
+            text=event.text,
+            details=_compact(target_mid=event.target_mid, num_edit=event.num_edit),
+            event_key=f"edit:{event.target_mid}:{event.num_edit}:{stamp}",
+            counts_as_customer_message=False,
+        )
+    if isinstance(event, ev.UnsendEvent):
+        # Keyed by the removed message: it can be removed once.
+        return desktop.IncomingMessage(
+            sent_at=sent_at,
+            kind=Message.Kind.UNSEND,
+            details={"target_mid": event.target_mid},
+            event_key=f"unsend:{event.target_mid}",
             counts_as_customer_message=False,
         )
     if isinstance(event, ev.OptinEvent):

@@ -63,6 +63,18 @@ def send_message(self, message_id):
 
 
 @shared_task
+def send_typing_on(contact_id):
+    """The agent is typing: Messenger shows "…" to the customer (rate-limited by the desktop)."""
+    return outbound.send_sender_action(contact_id, "typing_on")
+
+
+@shared_task
+def send_mark_seen(contact_id):
+    """The agent opened the conversation: the customer sees their messages were seen."""
+    return outbound.send_sender_action(contact_id, "mark_seen")
+
+
+@shared_task
 def sweep_unsent_messages():
     """Enqueue again the replies that no worker picked up (the broker was down)."""
     return outbound.sweep_unsent_messages()

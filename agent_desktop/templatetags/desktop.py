@@ -99,3 +99,11 @@ def reply_window_note(window):
 def highlight_hits(text, words):
     """Message text escaped, with line breaks kept and the searched words in <mark>."""
     return search.highlight_lines(text or "", words or [])
+
+
+@register.filter
+def activity_text(activity):
+    """A timeline line: "Alex claimed", "Dana transferred to Sam", "reopened by customer"."""
+    from agent_desktop.workflow import activity_text as text
+
+    return text(activity)

@@ -468,6 +468,12 @@ class FakeGraphAPI:
         with self._lock:
             return [dict(u) for u in self._state.uploads.values()]
 
+    def uploaded_attachment(self, attachment_id):
+        """One upload by its attachment_id (a dict as in `uploaded_attachments`), or None."""
+        with self._lock:
+            upload = self._state.uploads.get(str(attachment_id))
+            return dict(upload) if upload else None
+
     def _app_of_page(self, page_id):
         with self._lock:
             page = next((p for p in self._state.pages.values() if p.page_id == page_id), None)

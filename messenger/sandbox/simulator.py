@@ -51,6 +51,8 @@ class Line:
     kind: str = "text"  # text, image, location, postback
     mid: str = ""
     status: str = ""
+    attachment_id: str = ""  # a page's reply with an uploaded file (shown from the fake)
+    filename: str = ""
 
 
 @dataclass
@@ -171,6 +173,7 @@ def thread(*, page, webhook_url, customer):
             kind=_reply_kind(r["message"]),
             mid=r["message_id"],
             status="read",
+            **_reply_attachment(r["message"]),
         )
         for r in replies
     ]
@@ -182,6 +185,23 @@ def _reply_text(message):
         return message["text"]
     attachment = message.get("attachment") or {}
     return f"[{attachment.get('type', 'attachment')}]"
+
+
+def _reply_attachment(message):
+    """The uploaded file a reply carries (Attachment Upload API), for the thread to show."""
+    payload = (message.get("attachment") or {}).get("payload") or {}
+    upload = sandbox_graph().uploaded_attachment(payload.get("attachment_id") or "")
+    if upload is None or upload.get("content") is None:
+        return {}
+    return {"attachment_id": upload["attachment_id"], "filename": upload.get("filename") or ""}
+
+
+def attachment_content(attachment_id):
+    """(bytes, filename) of a file a page uploaded to the sandbox, or None."""
+    upload = sandbox_graph().uploaded_attachment(attachment_id)
+    if upload is None or upload.get("content") is None:
+        return None
+    return upload["content"], upload.get("filename") or "file"
 
 
 def _reply_kind(message):

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
+from agent_desktop import media
 from campaigns.models import EntryPoint
 from campaigns.services import webhook_path
 from campaigns.views import admin_only
@@ -23,8 +24,11 @@ GRAPH_PREFIX = "/sandbox/graph"
 def graph_api(request, path):
     """Facebook's Graph API, as the sandbox's fake answers it."""
     raw_path = request.get_full_path()[len(GRAPH_PREFIX) :]
+    # The header as sent: `request.content_type` drops its parameters, and a multipart body
+    # can't be read without its boundary (the Attachment Upload API's `filedata`).
+    content_type = request.META.get("CONTENT_TYPE", "")
     status, payload = simulator.sandbox_graph().handle(
-        request.method, raw_path, request.body, request.content_type or ""
+        request.method, raw_path, request.body, content_type
     )
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     response = HttpResponse(body, status=status)
@@ -109,6 +113,25 @@ def simulator_chat(request, entry_point, psid):
                 return _thread(request, context)
             return redirect("sandbox:chat", entry_point=entry_point, psid=psid)
     return _thread(request, context, template="sandbox/chat.html")
+
+
+@admin_only
+def simulator_attachment(request, attachment_id):
+    """A file the page sent, as the customer's Messenger would show it: an image inline (only
+    when its bytes are one), anything else as a download."""
+    found = simulator.attachment_content(attachment_id)
+    if found is None:
+        raise Http404("No such attachment")
+    content, filename = found
+    image_type = media.image_type(content)
+    response = HttpResponse(content, content_type=image_type or media.DOWNLOAD_TYPE)
+    if image_type is None:
+        response["Content-Disposition"] = f'attachment; filename="{_safe_name(filename)}"'
+    return response
+
+
+def _safe_name(filename):
+    return "".join(c for c in filename if c.isalnum() or c in "._- ")[:100] or "file"
 
 
 @admin_only

@@ -22,8 +22,52 @@ document.addEventListener("click", async (event) => {
 // Live panels (data-poll) poll with hx-trigger="every …"; a hidden tab skips its polls. Done
 // here rather than with a trigger filter, which htmx evaluates as code (the Content-Security-
 // Policy forbids eval, and htmx-config turns allowEval off).
+// The contact list (data-poll-notify) keeps polling while hidden when the agent turned browser
+// notifications on (js/notifications.js marks <html data-notify="on">): that is when they matter.
 document.addEventListener("htmx:confirm", (event) => {
-  if (document.visibilityState !== "visible" && event.detail.elt.hasAttribute("data-poll")) {
-    event.preventDefault();
+  const elt = event.detail.elt;
+  if (document.visibilityState !== "visible" && elt.hasAttribute("data-poll")) {
+    const notifying = document.documentElement.dataset.notify === "on";
+    if (!(notifying && elt.hasAttribute("data-poll-notify"))) event.preventDefault();
   }
 });
+
+// Top bar: below 900 px the menu folds behind a disclosure button (shown only when this script
+// runs, so without scripts the menu simply stays open).
+(function () {
+  const button = document.querySelector("[data-menu-button]");
+  if (!button) return;
+  const menu = document.getElementById(button.getAttribute("aria-controls"));
+  button.hidden = false;
+  document.documentElement.classList.add("menu-ready");
+  const setOpen = (open) => {
+    button.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("open", open);
+  };
+  button.addEventListener("click", () => setOpen(button.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      button.focus();
+    }
+  });
+})();
+
+// Flash messages: dismissible, and put into their live region after load so screen readers
+// announce them (content present when a page loads is not announced).
+(function () {
+  const region = document.querySelector(".messages[role=status]");
+  if (!region) return;
+  const list = region.querySelector("ul");
+  list.remove();
+  list.querySelectorAll("[data-dismiss-alert]").forEach((button) => { button.hidden = false; });
+  setTimeout(() => region.append(list), 150);
+  region.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-dismiss-alert]");
+    if (!button) return;
+    button.closest("li").remove();
+    if (!list.children.length) region.remove();
+    const main = document.getElementById("main");
+    if (main) { main.tabIndex = -1; main.focus({ preventScroll: true }); }
+  });
+})();

@@ -202,6 +202,13 @@ def test_agents_label_their_contacts_and_filter_by_label(api, make_contact):
     cleared = api.put(f"/api/contacts/{first.pk}/labels/", {"labels": []}, format="json")
     assert cleared.json() == {"labels": []} and not first.labels.exists()
 
+    # Each change is in the timeline; the refused one is not.
+    activity = api.get(f"/api/contacts/{first.pk}/activity/").json()
+    assert [(a["kind"], a["target"]) for a in activity] == [
+        ("labelled", "+refund +vip"),
+        ("labelled", "-refund -vip"),
+    ]
+
 
 def test_the_schema_lists_the_team_tools(api):
     paths = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]

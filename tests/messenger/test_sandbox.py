@@ -1,6 +1,7 @@
 """The sandbox: the fake Graph API served by the app itself, and the customer simulator."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from agent_desktop import services as desktop
@@ -11,6 +12,7 @@ from messenger.models import WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
 from tests.conftest import connect_page
+from tests.fixtures.files import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,3 +87,57 @@ def test_a_simulated_customer_chats_with_an_agent_end_to_end(
 
 def test_the_simulator_is_for_admins_only(agent_client, sandbox):
     assert agent_client.get(reverse("sandbox:simulator")).status_code == 403
+
+
+def test_an_image_and_a_file_reply_go_through_the_sandbox_end_to_end(
+    admin_client, live_server, demo_page, sandbox, agent
+):
+    """Upload over real HTTP to the app's own fake Graph API (a multipart body: it needs its
+    boundary), send by attachment_id, shown in the simulator, then delivered and read."""
+    customer = simulator.make_customer(first_name="Maria", last_name="Schmidt")
+    chat = reverse("sandbox:chat", args=[demo_page.entry_point_id, customer.psid])
+    admin_client.defaults["HTTP_HOST"] = live_server.url.removeprefix("http://")
+    admin_client.post(chat, {"kind": "text", "text": "Can you send the receipt?"})
+    process_all()
+    contact = Contact.objects.get(external_id=customer.psid)
+    png = image_bytes("PNG", size=(40, 30))
+    pdf = b"%PDF-1.4 receipt"
+
+    (picture,) = desktop.reply_send(
+        contact=contact, agent=agent, upload=SimpleUploadedFile("receipt.png", png, "image/png")
+    )
+    (document,) = desktop.reply_send(
+        contact=contact,
+        agent=agent,
+        upload=SimpleUploadedFile("receipt.pdf", pdf, "application/pdf"),
+    )
+    for message in (picture, document):
+        outbound.send_message(message.pk)
+        message.refresh_from_db()
+        assert (message.status, message.error) == ("sent", "")
+
+    uploads = {u["type"]: u for u in sandbox.uploaded_attachments()}
+    assert uploads["image"]["content"] == png and uploads["image"]["filename"] == "receipt.png"
+    assert (uploads["file"]["content"], uploads["file"]["content_type"]) == (pdf, "application/pdf")
+    sent = [s["message"]["attachment"] for s in sandbox.sent_messages(customer.psid)]
+    assert sent == [
+        {"type": "image", "payload": {"attachment_id": uploads["image"]["attachment_id"]}},
+        {"type": "file", "payload": {"attachment_id": uploads["file"]["attachment_id"]}},
+    ]
+
+    thread = admin_client.get(
+        reverse("sandbox:thread", args=[demo_page.entry_point_id, customer.psid])
+    ).content.decode()
+    image_url = reverse("sandbox:attachment", args=[uploads["image"]["attachment_id"]])
+    file_url = reverse("sandbox:attachment", args=[uploads["file"]["attachment_id"]])
+    assert f'src="{image_url}"' in thread and f'href="{file_url}"' in thread
+    shown = admin_client.get(image_url)
+    assert (shown["Content-Type"], shown.content) == ("image/png", png)
+    downloaded = admin_client.get(file_url)
+    assert downloaded["Content-Type"] == "application/octet-stream"
+    assert downloaded["Content-Disposition"] == 'attachment; filename="receipt.pdf"'
+
+    process_all()  # the delivery and read events the simulator sent back
+    for message in (picture, document):
+        message.refresh_from_db()
+        assert message.status == "read"

@@ -51,7 +51,7 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agent_desktop", "0003_notes_canned_responses_labels")]
+    dependencies = [("agent_desktop", "0006_notes_canned_responses_labels")]
 
     operations = [
         migrations.RunPython(

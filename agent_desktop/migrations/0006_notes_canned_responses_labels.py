@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agent_desktop', '0002_message_upload'),
+        ('agent_desktop', '0005_contact_typing_sent_at'),
         ('campaigns', '0003_facebookpage_token_lifecycle'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

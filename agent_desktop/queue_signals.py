@@ -1,0 +1,65 @@
+"""What the desktop tells an agent about their queue without opening it: an unread count per
+filter tab, and the latest customer activity that browser notifications are raised from.
+
+Both ride on the contact list's poll (and its fingerprint), so they cost no extra request."""
+
+import json
+
+from django.db.models import Count, Q
+
+from agent_desktop import selectors
+from agent_desktop.models import Contact
+
+RECENT_LIMIT = 20
+
+
+def filter_tabs(user):
+    """The filter tabs with how many of their conversations hold unread customer messages.
+
+    One query; the conditions are those of selectors.contact_list for each filter."""
+    unread = (
+        selectors.contacts_visible_to(user)
+        .exclude(status=Contact.Status.CLOSED)
+        .filter(unread_count__gt=0)
+        .aggregate(
+            all=Count("pk"),
+            mine=Count("pk", filter=Q(assigned_to=user)),
+            unassigned=Count("pk", filter=Q(status=Contact.Status.NEW)),
+        )
+    )
+    return [
+        {"key": key, "label": label, "unread": unread.get(key)}
+        for key, label in selectors.FILTERS.items()
+    ]
+
+
+def recent_inbound(user):
+    """The user's queue (their open contacts and unassigned ones), latest customer message first:
+    the page raises a notification for each entry newer than the newest it has seen."""
+    contacts = (
+        selectors.contacts_visible_to(user)
+        .exclude(status=Contact.Status.CLOSED)
+        .filter(Q(assigned_to=None) | Q(assigned_to=user), last_inbound_at__isnull=False)
+        .order_by("-last_inbound_at", "-pk")[:RECENT_LIMIT]
+    )
+    return [
+        {
+            "id": contact.pk,
+            "name": contact.name,
+            "mine": contact.assigned_to_id == user.pk,
+            "at": contact.last_inbound_at.isoformat(),
+        }
+        for contact in contacts
+    ]
+
+
+def context(user):
+    """Template context for the queue: tabs with counts, recent activity as JSON for the page,
+    and what of it the list's fingerprint must cover."""
+    tabs = filter_tabs(user)
+    recent = recent_inbound(user)
+    return {
+        "filter_tabs": tabs,
+        "recent_inbound_json": json.dumps(recent, ensure_ascii=False),
+        "queue_signals_digest": selectors.fingerprint([tabs, recent]),
+    }
