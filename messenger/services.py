@@ -3,7 +3,6 @@ fetch customers' profiles. Every step is idempotent, so a retry or a replay chan
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -254,7 +253,7 @@ def _apply_deliveries(deliveries):
     outcomes, routed = [], []
     for delivery in deliveries:
         try:
-            parsed = ev.parse_body(_without_nul(json.loads(delivery.body)))
+            parsed = ev.parse_body(ev.load_body(delivery.body))
         except (ValueError, RecursionError, ev.PayloadError) as exc:
             outcomes.append(
                 (delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
@@ -304,25 +303,14 @@ def _apply_deliveries(deliveries):
         transaction.on_commit(lambda: enqueue_profile_fetch(new_contacts))
 
 
-def _without_nul(value):
-    """The body with U+0000 taken out of every string: PostgreSQL's text and jsonb can't hold
-    it, and one such character must not make a delivery fail for good."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
 def record_processing_failure(delivery_id: int, error: Exception) -> bool:
     """Note a failed attempt; returns True when the delivery should be tried again."""
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None:
         return False
     give_up = delivery.attempts >= MAX_PROCESSING_ATTEMPTS
-    reason = f"{type(error).__name__}: {error}"[:2000]
+    # Shown on the delivery log and the entry point: no code point a page can't hold.
+    reason = ev.storable(f"{type(error).__name__}: {error}")[:2000]
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.RECEIVED,
         last_error=reason,
@@ -709,6 +697,7 @@ def _settle_profile(contact, page, outcome):
     if isinstance(outcome, Exception):
         raise outcome
     profile, picture, basic_only = outcome
+    profile = ev.storable(profile)  # names are kept and shown like messages' text
     if basic_only and not page.profile_fields_basic_only:  # remember: ask for the basics
         FacebookPage.objects.filter(pk=page.pk).update(profile_fields_basic_only=True)
         page.profile_fields_basic_only = True
