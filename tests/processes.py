@@ -153,7 +153,7 @@ def start_web(process_env, request):
         args = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
         process = Process(f"{request.node.name}-web", args, {**process_env, **(env or {})})
         started.append(process)
-        wait_until(lambda: _port_open(port), timeout=30, message="the web server")
+        wait_until(lambda: port_open(port), timeout=30, message="the web server")
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -161,7 +161,7 @@ def start_web(process_env, request):
         process.stop()
 
 
-def _port_open(port):
+def port_open(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -200,7 +200,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: _port_open(self.port), timeout=10, message="redis-server")
+        wait_until(lambda: port_open(self.port), timeout=10, message="redis-server")
 
     def stop(self):
         if self.process and self.process.poll() is None:

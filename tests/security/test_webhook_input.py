@@ -3,8 +3,11 @@ nothing, logs one line without the secret, and never causes a 500 (a fixed list,
 Hypothesis). Signed bodies whose strings hold code points no database or page can take (lone
 surrogates, noncharacters, NUL) are stored, processed and shown on every page."""
 
+import http.client
 import json
+import sys
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -19,6 +22,7 @@ from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
 from tests.messenger.conftest import load_payload
+from tests.processes import Process, free_port, port_open, wait_until
 
 SECRET = PAGE["app_secret"]
 SIGNED_EXAMPLE = load_payload("99")
@@ -74,6 +78,12 @@ CASES = [
     ("10 MiB body, signed", TEN_MIB, signed(TEN_MIB), 413),
     ("1 MiB + 40 bytes, signed", JUST_OVER_ONE_MIB, signed(JUST_OVER_ONE_MIB), 413),
     ("10 MiB body, unsigned", TEN_MIB, {}, 413),
+    (
+        "Transfer-Encoding: chunked, signed",
+        BODY,
+        {**signed(BODY), "Transfer-Encoding": "chunked"},
+        411,
+    ),
     ("invalid JSON, signed", b'{"object":', signed(b'{"object":'), 400),
     ("not JSON at all, signed", b"not json", signed(b"not json"), 400),
     ("not UTF-8, signed", "\u00e4".encode("latin-1"), signed("\u00e4".encode("latin-1")), 400),
@@ -480,3 +490,56 @@ def test_signed_messenger_bodies_with_any_code_points_are_processed_and_shown(
         pages_shown=pages[200],
         server_errors=sum(n for status, n in pages.items() if status >= 500),
     )
+
+
+# --- A real server: chunked posts ------------------------------------------------------------
+def raw_post(base_url, path, body, headers, *, chunked):
+    """POST with http.client: chunked (no Content-Length) when asked, as Django's test client
+    can't (it always sets Content-Length)."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        if chunked:
+            halves = [body[: len(body) // 2], body[len(body) // 2 :]]
+            connection.request("POST", path, body=iter(halves), headers=headers)
+        else:
+            connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(params=["runserver", "gunicorn"])
+def web_server(request, start_web, process_env):
+    """The app in a real server of its own: Django's development server, or gunicorn."""
+    if request.param == "runserver":
+        return start_web()
+    port = free_port()
+    process = Process(
+        f"{request.node.name}-gunicorn",
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}"],
+        {**process_env, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+    )
+    request.addfinalizer(process.stop)
+    process.wait_for_output("Booting worker")
+    wait_until(lambda: port_open(port), timeout=30, message="gunicorn")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_post_is_refused_with_411_not_read_as_empty(connected_page, web_server):
+    """Without Content-Length the server hands Django an empty body: a signed chunked post was
+    refused as if its signature were wrong (403)."""
+    path = builder.webhook_path(connected_page)
+    headers = {"Content-Type": "application/json", **signed(BODY)}
+
+    status, text = raw_post(web_server, path, BODY, headers, chunked=True)
+    assert (status, text) == (411, "Refused: no Content-Length (chunked posts are not read).")
+    empty_status, _ = raw_post(web_server, path, b"", {**signed(b"")}, chunked=True)
+    assert empty_status == 411
+    assert WebhookDelivery.objects.count() == 0
+
+    # The same post with its length is read and stored.
+    assert raw_post(web_server, path, BODY, headers, chunked=False)[0] == 200
+    assert WebhookDelivery.objects.get().body.encode() == BODY
