@@ -8,6 +8,7 @@ missed (not even one whose parent died and left it to init).
 """
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -91,6 +92,9 @@ def test_ctrl_c_stops_everything_make_run_started_and_frees_the_port(tmp_path, g
         wait_until(
             lambda: "beat: Starting" in log_path.read_text(), timeout=30, message="Celery beat"
         )
+        # The seeding connected the demo page through the app's own sandbox (its fake Graph API
+        # called this app's webhook back), as Connect automatically does.
+        assert re.search(r"connect automatically entry_point=\d+: ok, ok", log_path.read_text())
         started = processes_with(marker)
         commands = " | ".join(started.values())
         assert "runserver" in commands and " worker" in commands and " beat" in commands
