@@ -4,15 +4,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt clean bench
+.PHONY: setup run test lint fmt clean bench lock lock-check prod-check
 
 setup: $(VENV)/.installed .env
 
-$(VENV)/.installed: pyproject.toml
+# The versions and hashes of the lock (requirements-dev.txt, compiled from pyproject.toml), then
+# the project itself.
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# After changing the dependencies in pyproject.toml: compile the lock files again, keeping the
+# pins they have (scripts/lock.sh --upgrade-package NAME moves one). lock-check fails when they
+# are out of date (CI runs it).
+lock: setup
+	scripts/lock.sh
+
+lock-check: setup
+	scripts/lock.sh --check
+
+# The production install from a fresh clone of HEAD, run and checked as deployed (a few minutes;
+# needs PostgreSQL, Redis and PyPI): see scripts/prod_check.py.
+prod-check:
+	$(PYTHON) scripts/prod_check.py
 
 # Development settings for this checkout (the real environment wins over them).
 .env:

@@ -130,7 +130,8 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
         methods=["POST"],
         request=ReplySerializer,
         responses={201: ReplyCreatedSerializer},
-        summary="Reply (over 2000 characters: sent in parts; `continued_in` lists the others)",
+        summary="Reply (a text longer than the channel takes is sent in parts, listed in "
+        "`continued_in`)",
     )
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):

@@ -12,17 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agent_desktop import media
 from agent_desktop.models import Channel, Contact, Message
 from config.db import update_rows
 
 PREVIEW_LENGTH = 160
-
-
-def contact_get_or_create(*, entry_point, external_id, channel=Channel.MESSENGER):
-    """The contact for (entry point, external id); safe against two workers creating it at once."""
-    return Contact.objects.get_or_create(
-        entry_point=entry_point, external_id=external_id, defaults={"channel": channel}
-    )
 
 
 def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
@@ -309,13 +303,9 @@ def _agent_name(user):
     return user.get_full_name() or user.username
 
 
-# Messenger wants a text "under 2000 characters" (PROTOCOL.md, section 7).
-MAX_TEXT_LENGTH = 1999
-
-
-def split_text(text, limit=MAX_TEXT_LENGTH):
-    """Longer replies go out in parts, cut at a paragraph, line or word break where there is
-    one."""
+def split_text(text, limit):
+    """A reply longer than the channel takes (`limit` characters) goes out in parts, cut at a
+    paragraph, line or word break where there is one."""
     parts = []
     text = text.strip()
     while len(text) > limit:
@@ -328,33 +318,46 @@ def split_text(text, limit=MAX_TEXT_LENGTH):
     return parts
 
 
-@transaction.atomic
 def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=""):
     """Queue an agent's reply (text and/or one file); each part is sent once committed.
 
-    `can_reply`/`refusal` come from the channel's reply window, checked by the caller.
+    `can_reply`/`refusal` come from the channel's reply window, checked by the caller. A file is
+    an image only when its bytes decode as one (agent_desktop.media), whatever the browser said.
     """
-    from agent_desktop.channels import send_when_committed
+    from agent_desktop.channels import max_text_length
 
     if not can_reply:
         raise ActionRefused(refusal or "This customer can't be answered on this channel now.")
-    parts = split_text(text or "")
+    parts = split_text(text or "", max_text_length(contact))
     if not parts and upload is None:
         raise ActionRefused("Write a message or choose a file to send.")
+    attachment = _kept_upload(upload) if upload is not None else None  # decoded before locking
+    with transaction.atomic():
+        return _queue_reply(contact, agent, parts, upload, attachment)
+
+
+def _kept_upload(upload):
+    """The attachment entry for an agent's file, and the file renamed after what it is."""
+    data = upload.read()
+    upload.seek(0)
+    content_type = media.image_type(data)
+    attachment = {
+        "type": "image" if content_type else "file",
+        "name": upload.name,
+        "size": upload.size,
+    }
+    upload.name = media.stored_name(content_type)
+    return attachment
+
+
+def _queue_reply(contact, agent, parts, upload, attachment):
+    from agent_desktop.channels import send_when_committed
+
     now = timezone.now()
-    messages = []
-    for part in parts:
-        messages.append(_queue_outgoing(contact, agent, now, text=part))
+    messages = [_queue_outgoing(contact, agent, now, text=part) for part in parts]
     if upload is not None:
-        kind = "image" if (upload.content_type or "").startswith("image/") else "file"
         messages.append(
-            _queue_outgoing(
-                contact,
-                agent,
-                now,
-                upload=upload,
-                attachments=[{"type": kind, "name": upload.name, "size": upload.size}],
-            )
+            _queue_outgoing(contact, agent, now, upload=upload, attachments=[attachment])
         )
     last = messages[-1]
     Contact.objects.filter(pk=contact.pk).update(
@@ -367,6 +370,13 @@ def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=
     for message in messages:
         send_when_committed(message)
     return messages
+
+
+def upload_name(message):
+    """The name the agent's file had (its stored name is random)."""
+    first = message.attachments[0] if message.attachments else None
+    name = first.get("name") if isinstance(first, dict) else None
+    return name if isinstance(name, str) and name else message.upload.name.rsplit("/", 1)[-1]
 
 
 def _queue_outgoing(contact, agent, now, *, text="", upload=None, attachments=()):

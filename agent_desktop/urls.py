@@ -14,4 +14,5 @@ urlpatterns = [
     path("contacts/<int:pk>/refresh-profile/", views.refresh_profile, name="refresh_profile"),
     path("contacts/<int:pk>/<slug:action>/", views.contact_action, name="action"),
     path("messages/<int:pk>/file/", views.message_upload, name="message_file"),
+    path("files/<str:token>/", views.kept_file, name="kept_file"),  # on MEDIA_ORIGIN only
 ]

@@ -6,19 +6,19 @@ answer is an empty 204, which costs one indexed query and no rendering.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, selectors, services
+from agent_desktop import channels, media, selectors, services
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
 
 PAGE_SIZE = 50
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # Messenger's attachment limit
 ACTIONS = {
     "claim": services.contact_claim,
     "release": services.contact_release,
@@ -126,8 +126,9 @@ def reply(request, pk):
     window = channels.reply_window(contact)
     upload = request.FILES.get("file")
     try:
-        if upload is not None and upload.size > MAX_UPLOAD_BYTES:
-            raise services.ActionRefused("Files can be at most 25 MB.")
+        largest = channels.max_attachment_bytes(contact)
+        if upload is not None and upload.size > largest:
+            raise services.ActionRefused(f"Files can be at most {largest // 2**20} MB.")
         services.reply_send(
             contact=contact,
             agent=request.user,
@@ -161,9 +162,7 @@ def contact_picture(request, pk):
     contact = _contact_or_404(request, pk)
     if not contact.profile_pic:
         raise Http404("No picture")
-    response = FileResponse(contact.profile_pic.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return media.kept_file_response(contact.profile_pic)
 
 
 @login_required
@@ -173,8 +172,29 @@ def message_upload(request, pk):
     ).first()
     if message is None or not message.upload:
         raise Http404("No file")
-    is_image = bool(message.attachments) and message.attachments[0].get("type") == "image"
-    return FileResponse(message.upload.open("rb"), as_attachment=not is_image)
+    return media.kept_file_response(message.upload, download_name=services.upload_name(message))
+
+
+def kept_file(request, token):
+    """A kept file by a signed link, on MEDIA_ORIGIN only (see agent_desktop.media): the link is
+    the permission, made for a user allowed to see the file; no session on that origin."""
+    try:
+        kind, pk = media.kept_file_of(token)
+    except signing.BadSignature:
+        kind, pk = None, None
+    if not getattr(request, "on_media_origin", False):  # never beside the app's own pages
+        kind = None
+    if kind == "picture":
+        contact = Contact.objects.filter(pk=pk).first()
+        if contact is not None and contact.profile_pic:
+            return media.kept_file_response(contact.profile_pic)
+    elif kind == "upload":
+        message = Message.objects.filter(pk=pk).first()
+        if message is not None and message.upload:
+            name = services.upload_name(message)
+            return media.kept_file_response(message.upload, download_name=name)
+    # Plain: none of the app's pages (or their scripts) on the media origin.
+    return HttpResponseNotFound("No such file", content_type="text/plain")
 
 
 def _back_to(request, contact):

@@ -245,6 +245,8 @@ def prepare_schema():
     from bench.baseline_views import CREATE_RAW_TABLE
 
     call_command("migrate", verbosity=0, interactive=False)
+    # DEBUG is off: pages name their static files from collectstatic's manifest, as deployed.
+    call_command("collectstatic", verbosity=0, interactive=False)
     with connection.cursor() as cursor:
         cursor.execute(CREATE_RAW_TABLE)  # the durable baseline's table; not a product model
 

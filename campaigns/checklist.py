@@ -56,7 +56,7 @@ def checklist(page, health):
             done(page.webhook_verified_at),
         ),
         Step(
-            "Subscribe the page to messages and message_deliveries",
+            "Subscribe the page to messages, message_deliveries, message_reads and message_echoes",
             "Webhooks → Page subscriptions → Add subscriptions. Or press Connect automatically.",
             done("subscribed" in ok),
         ),

@@ -1,6 +1,6 @@
 from django.db.models import Count, Q
 
-from campaigns.models import Campaign, EntryPoint, FacebookPage
+from campaigns.models import Campaign, FacebookPage
 from campaigns.roles import is_campaign_admin
 
 
@@ -20,10 +20,6 @@ def campaigns_for_user(user):
 
 def entry_points_of(campaign):
     return campaign.entry_points.select_related("facebook_page")
-
-
-def entry_point_with_page(pk):
-    return EntryPoint.objects.select_related("campaign", "facebook_page").get(pk=pk)
 
 
 def facebook_page_by_webhook_key(key):

@@ -1,7 +1,9 @@
 """Writes of the campaign builder: campaigns, entry points, Messenger credentials, webhooks."""
 
+import ipaddress
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -181,6 +183,31 @@ def webhook_url(page: FacebookPage, request=None) -> str:
     if request is not None:
         return request.build_absolute_uri(path)
     return path
+
+
+# Host names that only this machine or its local network can reach.
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+def webhook_url_problem(url: str) -> str:
+    """Why Facebook could not call this Webhook URL, or "" when it looks public.
+
+    Facebook only calls public HTTPS URLs with a certificate it trusts; a URL of this machine
+    (127.0.0.1, localhost, a private address, plain http) is only good for the sandbox.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and not address.is_global:
+        return f"{host} is an address of this machine or its private network."
+    if address is None and ("." not in host or host.endswith(_LOCAL_SUFFIXES)):
+        return f"{host or 'This host'} is a name only this machine or its network knows."
+    if parts.scheme != "https":
+        return "Facebook only calls https:// URLs."
+    return ""
 
 
 def facebook_page_mark_webhook_verified(*, page: FacebookPage) -> None:

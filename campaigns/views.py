@@ -135,11 +135,15 @@ class EntryPointCreateView(AdminOnlyMixin, View):
 
 def _panel_context(request, entry_point, **extra):
     page = entry_point.facebook_page
+    webhook_url = services.webhook_url(page, request)
     return {
         "entry_point": entry_point,
         "campaign": entry_point.campaign,
         "page": page,
-        "webhook_url": services.webhook_url(page, request),
+        "webhook_url": webhook_url,
+        "webhook_url_problem": services.webhook_url_problem(webhook_url) if webhook_url else "",
+        "webhook_fields": setup_health.WEBHOOK_FIELDS,
+        "required_webhook_fields": setup_health.REQUIRED_FIELDS,
         **extra,
     }
 

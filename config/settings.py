@@ -41,6 +41,16 @@ SECRET_KEY = env.str("SECRET_KEY", default=None) or _dev_default(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=None) or _dev_default(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+# A TLS-terminating proxy in front of the app sets X-Forwarded-Proto and X-Forwarded-For; they
+# are trusted only when this says so (a client can send them too).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+# Agents' uploads and kept profile pictures are served by the app with a fixed type and a
+# sandboxing policy (agent_desktop.media). MEDIA_ORIGIN (e.g. https://media.support.example.com,
+# another host name of this app behind the same proxy) serves them from an origin of their own,
+# by signed links, and nothing else; its host name is allowed with ALLOWED_HOSTS.
+MEDIA_ORIGIN = env.str("MEDIA_ORIGIN", default="").rstrip("/")
+if MEDIA_ORIGIN:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, urlsplit(MEDIA_ORIGIN).hostname]
 # Origin used to build absolute webhook URLs when the request host is not the public one
 # (behind a tunnel or a proxy). Empty: use the request's own origin.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -62,11 +72,16 @@ INSTALLED_APPS = [
     "campaigns",
     "messenger",
     "agent_desktop",
+    "config.apps.ProjectConfig",  # the project's own system checks (config/checks.py)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files are served by the app itself (gunicorn alone serves /static/), before the
+    # middleware below spends anything on them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "agent_desktop.middleware.MediaOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,6 +151,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+# The address counted: the one our TLS proxy saw when BEHIND_TLS_PROXY, else the connection's.
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -150,6 +167,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Production (DEBUG=0) serves what `manage.py collectstatic` gathered into STATIC_ROOT, under
+# hashed names that browsers may keep forever, with gzip copies (WhiteNoise picks one per
+# request). Development and the tests serve static/ as it is: nothing to collect.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if DEBUG:  # WhiteNoise warns at every start about a missing STATIC_ROOT; nothing is collected
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: put the new key first,
@@ -166,14 +196,14 @@ WEBHOOK_PATH_PREFIX = "messenger"
 # The sandbox (a fake Graph API served at /sandbox/graph/ and a customer simulator) is on in
 # development and off in production. Point GRAPH_API_URL at <origin>/sandbox/graph/v25.0 to use it.
 SANDBOX = env.bool("SANDBOX", default=DEBUG)
-# Profile pictures are downloaded only from these hosts (a leading dot: any subdomain), and from
-# the Graph API's own host when it is not Facebook's (the sandbox's fake Graph API).
+# SANDBOX=1 with DEBUG=0 fails the system checks (config.E001) unless this says it is meant.
+SANDBOX_IN_PRODUCTION = env.bool("SANDBOX_IN_PRODUCTION", default=False)
+# Media (profile pictures downloaded, attachments the agent's browser loads) come only from these
+# hosts over https (a leading dot: any subdomain), or from below the sandbox's fake Graph API when
+# GRAPH_API_URL is not Facebook's (config.remote_urls).
 FACEBOOK_MEDIA_HOSTS = env.list(
     "FACEBOOK_MEDIA_HOSTS", default=[".fbcdn.net", ".fbsbx.com", ".facebook.com"]
 )
-_graph_host = urlsplit(GRAPH_API_URL).hostname or ""
-if _graph_host and not _graph_host.endswith(".facebook.com"):
-    FACEBOOK_MEDIA_HOSTS.append(_graph_host)
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -260,6 +290,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, Facebook Page entry points and their webhooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint: only for logged-in users and tokens, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" and a "status": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "EntryPointKindEnum": "campaigns.models.EntryPoint.Kind",
@@ -274,7 +306,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "config.logging.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "config.logging.RedactSecrets"},
+        "one_line_per_refused_webhook": {"()": "config.logging.OneLinePerRefusedWebhook"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -286,6 +321,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_per_refused_webhook"]},
         # The dev server's access log, with tokens in quoted URLs blanked out.
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
     },
@@ -293,11 +329,20 @@ LOGGING = {
 
 # --- Production hardening (what `check --deploy` asks for) -----------------------------------
 # Content-Security-Policy (config.middleware): scripts and styles only from our static files, no
-# eval, no framing. Pictures and media may come from Facebook's CDNs (https).
+# eval, no framing. Pictures and media only from us and FACEBOOK_MEDIA_HOSTS over https.
+_MEDIA_SOURCES = [
+    source
+    for host in FACEBOOK_MEDIA_HOSTS
+    for source in (
+        [f"https://{host.lstrip('.')}", f"https://*.{host.lstrip('.')}"]
+        if host.startswith(".")
+        else [f"https://{host}"]
+    )
+]
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
-    "img-src": ["'self'", "https:", "data:"],
-    "media-src": ["'self'", "https:"],
+    "img-src": ["'self'", *_MEDIA_SOURCES],
+    "media-src": ["'self'", *_MEDIA_SOURCES],
     "style-src": ["'self'"],
     "script-src": ["'self'"],
     "frame-ancestors": ["'none'"],
@@ -312,8 +357,20 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
-    if env.bool("BEHIND_TLS_PROXY", default=False):
+    # Both reach beyond this app (every subdomain; browsers' built-in lists, which take months
+    # to leave), so they are the operator's decision, off unless set.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # `check --deploy` warns while they are off (W005, W021); off is our deliberate default, so
+    # each warning is silenced only while its setting is off. Preload lists accept a site only
+    # with includeSubDomains, so W005 speaks again when preload is asked for without it.
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS or SECURE_HSTS_PRELOAD else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
+    # Behind a TLS-terminating proxy: it says whether the client used https (without this the
+    # app sees plain http from the proxy and redirects every request again, a loop), and it
+    # appends the client's address to X-Forwarded-For (login rate limiting keys on it). The
+    # proxy must overwrite X-Forwarded-Proto, never pass on the client's own.
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

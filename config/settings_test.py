@@ -12,7 +12,6 @@ from config.settings import *  # noqa: F403
 from config.settings import (
     CELERY_BROKER_URL,
     DATABASES,
-    FACEBOOK_MEDIA_HOSTS,
     VAR_DIR,
     filesystem_broker_options,
 )
@@ -21,7 +20,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests talk to the fake Graph API started by a fixture; never to Facebook.
 GRAPH_API_URL = os.environ.get("TEST_GRAPH_API_URL", "http://127.0.0.1:9/unset-fake-graph")
 GRAPH_API_TIMEOUT = 2.0
-FACEBOOK_MEDIA_HOSTS = [*FACEBOOK_MEDIA_HOSTS, "127.0.0.1"]
 if os.environ.get("TEST_RETRY_BACKOFF_SECONDS"):  # a worker started by a fault test
     TASK_RETRY_BACKOFF_SECONDS = (float(os.environ["TEST_RETRY_BACKOFF_SECONDS"]),)
 if os.environ.get("TEST_MEDIA_ROOT"):  # a worker started by a test shares the test's media

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-PAGE_INBOX_APP_ID = "263902037430900"  # Facebook's own app for replies from Page Inbox / Suite
 HANDOVER_KEYS = ("pass_thread_control", "take_thread_control", "request_thread_control")
 
 

@@ -10,13 +10,15 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
+
+from config import remote_urls
 
 logger = logging.getLogger(__name__)
 
@@ -339,51 +341,85 @@ class MediaRefused(Exception):
     """A media URL we will not fetch (not Facebook's, too big, not the expected type)."""
 
 
-def fetch_media(url, *, allowed_hosts, max_bytes, content_type_prefix="image/", timeout=None):
-    """Download a file Facebook points at (profile pictures expire), from Facebook's hosts only.
+MEDIA_USER_AGENT = "campaign-builder"
 
-    `allowed_hosts` holds host names; a leading dot allows every subdomain. Redirects are not
-    followed, so an allowed host can't bounce the request elsewhere (SSRF).
+
+def fetch_media(url, *, max_bytes, content_type_prefix="image/", timeout=None):
+    """Download a file Facebook points at (profile pictures expire), from Facebook's media hosts
+    only (config.remote_urls). Returns (bytes, the Content-Type the server declared).
+
+    The host name is resolved once and the connection made to the checked addresses (the Host
+    header and TLS name stay the URL's), so DNS can't point it elsewhere in between; redirects
+    are not followed, so an allowed host can't bounce the request elsewhere (SSRF).
     """
-    if not is_media_url(url, allowed_hosts):
-        raise MediaRefused(f"not a Facebook media URL: {url[:60]!r}")
     try:
-        with _session.get(
-            url,
-            stream=True,
-            allow_redirects=False,
-            timeout=timeout or settings.GRAPH_API_TIMEOUT,
-        ) as response:
-            if response.status_code != 200:
-                raise Transient(f"media download answered HTTP {response.status_code}")
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-            if not content_type.startswith(content_type_prefix):
-                raise MediaRefused(f"unexpected content type {content_type!r}")
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                data.extend(chunk)
-                if len(data) > max_bytes:
-                    raise MediaRefused(f"larger than {max_bytes} bytes")
-            return bytes(data), content_type
-    except requests.Timeout:
+        remote = remote_urls.media_url(url)
+        addresses = remote_urls.public_addresses(remote)
+    except remote_urls.UnsafeURL as exc:
+        raise MediaRefused(f"not a Facebook media URL ({exc}): {url[:60]!r}") from None
+    except OSError:
+        raise Unreachable(f"media host {remote.host} not found") from None
+    timeout = timeout or settings.GRAPH_API_TIMEOUT
+    for address in addresses:  # as the HTTP client would: the next address if refused
+        try:
+            return _download(remote, address, timeout, max_bytes, content_type_prefix)
+        except urllib3.exceptions.NewConnectionError:
+            continue
+    raise Unreachable(f"media download failed: no connection to {remote.host}")
+
+
+def _download(remote, address, timeout, max_bytes, content_type_prefix):
+    pool = media_connection(remote, address, timeout=timeout)
+    try:
+        response = pool.urlopen(
+            "GET",
+            remote.target,
+            headers={"Host": remote.netloc, "User-Agent": MEDIA_USER_AGENT},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            return _read_media(response, max_bytes, content_type_prefix)
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.NewConnectionError:
+        raise  # the caller tries the next address, if any
+    except urllib3.exceptions.TimeoutError:
         raise Unreachable("media download timed out") from None
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         raise Unreachable(f"media download failed: {type(exc).__name__}") from None
+    finally:
+        pool.close()
 
 
-def is_media_url(url, allowed_hosts):
-    """True for an http(s) URL on one of `allowed_hosts` (a leading dot: any subdomain)."""
-    try:
-        parsed = urlsplit(url)
-        host = (parsed.hostname or "").lower()
-    except ValueError:  # e.g. an invalid IPv6 literal
-        return False
-    return parsed.scheme in {"http", "https"} and _host_allowed(host, allowed_hosts)
+def media_connection(remote, address, *, timeout, ca_certs=None):
+    """A connection pool to `address` for `remote`: TLS checks the certificate against the URL's
+    host name, whatever address it was reached at."""
+    options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False}
+    if remote.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            remote.port,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs or requests.certs.where(),
+            server_hostname=remote.host,
+            assert_hostname=remote.host,
+            **options,
+        )
+    return urllib3.HTTPConnectionPool(address, remote.port, **options)
 
 
-def _host_allowed(host, allowed_hosts):
-    for allowed in allowed_hosts:
-        allowed = allowed.lower()
-        if host == allowed.lstrip(".") or (allowed.startswith(".") and host.endswith(allowed)):
-            return True
-    return False
+def _read_media(response, max_bytes, content_type_prefix):
+    if response.status != 200:
+        raise Transient(f"media download answered HTTP {response.status}")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if not content_type.startswith(content_type_prefix):
+        raise MediaRefused(f"unexpected content type {content_type!r}")
+    data = bytearray()
+    for chunk in response.stream(64 * 1024):
+        data.extend(chunk)
+        if len(data) > max_bytes:
+            raise MediaRefused(f"larger than {max_bytes} bytes")
+    return bytes(data), content_type

@@ -33,8 +33,9 @@ WEBHOOK_FIELDS = (
     "messaging_handovers",
     "standby",
 )
-# Without these the desktop sees no messages or no delivery ticks.
-REQUIRED_FIELDS = ("messages", "message_deliveries")
+# Without these the desktop misses messages, delivery or read ticks, or replies sent from the
+# Page inbox (and the echoes that confirm our own sends).
+REQUIRED_FIELDS = ("messages", "message_deliveries", "message_reads", "message_echoes")
 EXPIRY_WARNING = timedelta(days=7)
 
 RENEW_PAGE_ACCESS_FIX = (
@@ -315,11 +316,15 @@ def _subscribed(page, answer):
             "subscribed",
             label,
             WARN,
-            f"Subscribed, but without {' and '.join(missing)}.",
-            f"Press Connect automatically, or tick {' and '.join(missing)} in the app's "
+            f"Subscribed, but without {_and_list(missing)}.",
+            f"Press Connect automatically, or tick {_and_list(missing)} in the app's "
             "Webhooks settings.",
         )
     return Check("subscribed", label, OK, f"Subscribed to {', '.join(fields)}.")
+
+
+def _and_list(words):
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
 
 
 def _webhook_verified(page):

@@ -20,7 +20,6 @@ visible failure is better than the same reply reaching a customer twice.
 
 import logging
 import mimetypes
-import posixpath
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,18 +29,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from agent_desktop import media
 from agent_desktop.models import Message
+from agent_desktop.services import upload_name
 from campaigns.models import FacebookPage
 from messenger import graph, services
+from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-# The Send API takes text "under 2000 characters"; the desktop splits longer replies.
-MAX_TEXT_LENGTH = 1999
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
-UPLOAD_TYPES = ("image", "video", "audio", "file")
 # How long an attempt whose outcome is unknown waits for its echo before the message fails.
 OUTCOME_GRACE = timedelta(minutes=2)
 # Outgoing messages queued this long without any attempt are enqueued again by the sweep.
@@ -376,7 +374,7 @@ def _refusal(message, page):
         except OSError:
             return "The file of this message is missing from storage; attach it again."
         if size > MAX_ATTACHMENT_BYTES:
-            return "The file is larger than Messenger's 25 MB limit."
+            return f"The file is larger than Messenger's {MAX_ATTACHMENT_BYTES // 2**20} MB limit."
         return None
     if not message.text.strip():
         return "There is nothing to send: the message has no text and no file."
@@ -420,29 +418,33 @@ def _earlier_attempt_unsettled(message):
 
 
 def _content(client, message):
-    """The Send API message object; a file is uploaded first (once: its id is kept)."""
+    """The Send API message object; a file is uploaded first (once: its id is kept). It goes as
+    an `image` only when its bytes decode as one, else as a `file` (never by name or declared
+    type: a script named `.gif` is a file)."""
     if not message.upload:
         return {"text": message.text}
-    attachment_type = _attachment_type(message)
+    with message.upload.open("rb") as upload:
+        content = upload.read()
+    content_type = media.image_type(content)
+    attachment_type = "image" if content_type else "file"
     attachment_id = message.details.get(ATTACHMENT_ID)
     if not attachment_id:
-        with message.upload.open("rb") as upload:
-            content = upload.read()
-        filename = posixpath.basename(message.upload.name)
-        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        attachment_id = client.upload_attachment(attachment_type, filename, content, content_type)
+        name = upload_name(message)
+        attachment_id = client.upload_attachment(
+            attachment_type, name, content, content_type or _file_type(name)
+        )
         message.details = {**message.details, ATTACHMENT_ID: attachment_id}
         Message.objects.filter(pk=message.pk).update(details=message.details)
     return {"attachment": {"type": attachment_type, "payload": {"attachment_id": attachment_id}}}
 
 
-def _attachment_type(message):
-    first = message.attachments[0] if message.attachments else None
-    kind = first.get("type") if isinstance(first, dict) else None
-    if kind in UPLOAD_TYPES:
-        return kind
-    guessed = (mimetypes.guess_type(message.upload.name)[0] or "").split("/")[0]
-    return guessed if guessed in {"image", "video", "audio"} else "file"
+def _file_type(name):
+    """The type a file (not an image) is labelled with for Facebook: the one its name suggests,
+    so a PDF opens as one on the customer's side, but never a media type its bytes don't have."""
+    guessed = mimetypes.guess_type(name)[0] or ""
+    if not guessed or guessed.startswith(("image/", "video/", "audio/")):
+        return media.DOWNLOAD_TYPE
+    return guessed
 
 
 def _graph_refused(message, page, exc):

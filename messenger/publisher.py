@@ -57,7 +57,7 @@ class BatchPublisher:
         return True
 
     def _run(self):
-        last_sent = 0.0
+        last_sent = float("-inf")  # not 0.0: the monotonic clock may start near zero
         while True:
             with self._cond:
                 while not self._pending:

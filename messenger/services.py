@@ -16,6 +16,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
 from campaigns.models import FacebookPage
@@ -455,19 +456,11 @@ def _apply(page, event, contact):
     return inbound
 
 
-# Attachments the desktop shows inline are loaded by the agent's browser: only from Facebook's
-# media hosts (or the configured fake). Other attachments are links, kept only if http(s).
-INLINE_ATTACHMENT_TYPES = {"image", "sticker", "video", "audio"}
-
-
 def _attachment(attachment):
+    """An attachment as the desktop keeps it; a URL it must not load or link to is dropped."""
     data = attachment.as_dict()
     url = data.get("url") or ""
-    if attachment.type in INLINE_ATTACHMENT_TYPES:
-        allowed = graph.is_media_url(url, settings.FACEBOOK_MEDIA_HOSTS)
-    else:
-        allowed = url.split(":", 1)[0].lower() in {"http", "https"}
-    if url and not allowed:
+    if url and not media.attachment_url_allowed(attachment.type, url):
         logger.info("attachment URL dropped: %s on %r", attachment.type, url[:60])
         data["url"] = ""
     return data
@@ -600,23 +593,11 @@ def enqueue_profile_refresh(contact_id):
 PROFILE_FETCH_THREADS = 8
 
 
-def fetch_profile(contact_id: int) -> Contact | None:
-    """Fill a contact's profile from the User Profile API. Raises graph errors that may succeed
-    later (the task retries those); settles every other outcome on the contact or the page."""
-    contact = _contacts_due([contact_id])
-    if not contact:
-        return Contact.objects.filter(pk=contact_id).first()
-    (contact,) = contact
-    page = contact.entry_point.facebook_page
-    client = _client_or_settle(page, [contact])
-    if client is not None:
-        _settle_profile(contact, page, _outcome(_remote_profile, client, page, contact))
-    return contact
-
-
 def fetch_profiles(contact_ids) -> list[int]:
-    """`fetch_profile` for many contacts, the Graph calls made concurrently and the results
-    stored one by one. Returns the ids to try again later (Facebook's temporary errors)."""
+    """Fill the profiles of these contacts (those due) from the User Profile API, up to
+    `PROFILE_FETCH_THREADS` Graph calls at once, the results stored one by one; every outcome
+    but Facebook's temporary errors is settled on the contact or its page. Returns the ids to
+    try again later."""
     again = []
     by_page = {}
     for contact in _contacts_due(contact_ids):
@@ -728,24 +709,25 @@ def _settle_profile(contact, page, outcome):
 
 
 def _download_picture(contact, url):
-    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts.
-    Returns (bytes, content type), or None when it can't be had."""
+    """Profile picture URLs expire: a copy is kept. Only from Facebook's (or the fake's) hosts,
+    and only when its bytes decode as an image. Returns (bytes, image type), or None."""
     try:
-        return graph.fetch_media(
-            url, allowed_hosts=settings.FACEBOOK_MEDIA_HOSTS, max_bytes=PROFILE_PICTURE_MAX_BYTES
-        )
+        data, _declared = graph.fetch_media(url, max_bytes=PROFILE_PICTURE_MAX_BYTES)
     except (graph.MediaRefused, graph.GraphError) as exc:
         logger.info("profile picture not kept contact=%s: %s", contact.pk, exc)
         return None
+    content_type = media.image_type(data)
+    if content_type is None:
+        logger.info("profile picture not kept contact=%s: not an image", contact.pk)
+        return None
+    return data, content_type
 
 
 def _keep_picture(contact, data, content_type):
-    extension = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(
-        content_type, "jpg"
-    )
     if contact.profile_pic:
         contact.profile_pic.delete(save=False)
-    contact.profile_pic.save(f"{contact.pk}.{extension}", ContentFile(data), save=False)
+    name = f"{contact.pk}{media.EXTENSIONS[content_type]}"
+    contact.profile_pic.save(name, ContentFile(data), save=False)
 
 
 def _profile_failed(contact, reason):

@@ -41,16 +41,6 @@ def process_deliveries(self, delivery_ids):
 
 
 @shared_task(bind=True, max_retries=5)
-def fetch_profile(self, contact_id):
-    try:
-        services.fetch_profile(contact_id)
-    except graph.GraphError as exc:
-        if exc.retryable:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-        logger.info("profile fetch for contact %s stopped: %s", contact_id, type(exc).__name__)
-
-
-@shared_task(bind=True, max_retries=5)
 def fetch_profiles(self, contact_ids):
     """Profiles of new contacts, fetched together; those Facebook could not give now are
     asked for again with backoff."""

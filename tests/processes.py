@@ -145,16 +145,18 @@ def start_worker(process_env, request):
 
 @pytest.fixture
 def start_web(process_env, request):
-    """Start the app in its own process (Django's server), with extra environment."""
+    """Start the app in its own process (Django's server), with extra environment; returns the
+    Process, its address in `url`."""
     started = []
 
     def start(*, env=None):
         port = free_port()
         args = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
         process = Process(f"{request.node.name}-web", args, {**process_env, **(env or {})})
+        process.url = f"http://127.0.0.1:{port}"
         started.append(process)
         wait_until(lambda: port_open(port), timeout=30, message="the web server")
-        return f"http://127.0.0.1:{port}"
+        return process
 
     yield start
     for process in started:

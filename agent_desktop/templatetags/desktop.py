@@ -1,7 +1,7 @@
-from urllib.parse import urlsplit
-
 from django import template
 from django.utils import timezone
+
+from agent_desktop import media
 
 register = template.Library()
 
@@ -9,16 +9,26 @@ GENDERS = {"female": "Female", "male": "Male"}
 
 
 @register.filter
-def http_url(url):
-    """The URL if it is an http(s) one, else "": a `javascript:` or `data:` URL a channel passed
-    on never becomes a link or a source."""
-    if not isinstance(url, str):
+def attachment_url(attachment):
+    """The attachment's URL when the page may use it (agent_desktop.media), else "": a
+    `javascript:` or `data:` URL never becomes a link, a picture never loads from a host that is
+    not Facebook's (also for messages stored before URLs were checked on the way in)."""
+    url = attachment.get("url") if isinstance(attachment, dict) else None
+    if not isinstance(url, str) or not url:
         return ""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:  # e.g. an invalid IPv6 literal
-        return ""
-    return url if parts.scheme.lower() in {"http", "https"} and parts.netloc else ""
+    return url if media.attachment_url_allowed(attachment.get("type"), url) else ""
+
+
+@register.filter
+def upload_url(message_id):
+    """Where the page loads an agent's file: here, or by a signed link on MEDIA_ORIGIN."""
+    return media.kept_file_url("upload", message_id)
+
+
+@register.filter
+def picture_url(contact_id):
+    """Where the page loads a contact's kept profile picture (as `upload_url`)."""
+    return media.kept_file_url("picture", contact_id)
 
 
 @register.filter

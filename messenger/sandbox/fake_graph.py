@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 from messenger.sandbox.callbacks import webhook_callback_problem
 
 GRAPH_VERSION = "v25.0"
@@ -152,8 +153,6 @@ UPLOAD_TYPES = {"image", "video", "audio", "file"}
 ATTACHMENT_TYPES = UPLOAD_TYPES | {"template"}
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-MAX_TEXT_LENGTH = 1999  # Graph: text "< 2000 characters"
-MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 # What a page token made in the app's Messenger settings is granted (payload 97).
 DEFAULT_SCOPES = (
     "pages_show_list",
@@ -182,6 +181,8 @@ PAGE_WEBHOOK_FIELDS = frozenset(
     }
 )
 CALLBACK_TIMEOUT_SECONDS = 5.0
+# How long `answer_together` holds calls for the others to arrive.
+HOLD_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -225,7 +226,6 @@ class UploadedFile:
     content: bytes
 
 
-EXTENDED_PROFILE_FIELDS = frozenset({"locale", "timezone", "gender"})
 FIRST_NAMES = [
     "Maria",
     "Jonas",
@@ -272,6 +272,7 @@ class _Failure:
     http_status: int
     delay: float = 0.0
     path_contains: str = ""
+    together: threading.Barrier | None = None  # held until the barrier's calls all arrived
 
 
 @dataclass
@@ -288,6 +289,8 @@ class _State:
     uploads: dict = field(default_factory=dict)  # attachment_id -> upload record
     page_subscriptions: dict = field(default_factory=dict)  # page_id -> {app_id: [fields]}
     app_subscriptions: dict = field(default_factory=dict)  # app_id -> {object: subscription}
+    in_flight: int = 0  # calls being answered now
+    most_in_flight: int = 0  # the most calls that were being answered at once
 
 
 class GraphRequestError(Exception):
@@ -495,6 +498,20 @@ class FakeGraphAPI:
         """Hold the next calls for `seconds` before answering (to trip client timeouts)."""
         self._queue(_Failure(None, 0, delay=seconds, path_contains=path_contains), times)
 
+    def answer_together(self, times, *, path_contains="", timeout=HOLD_TIMEOUT_SECONDS):
+        """Hold the next `times` matching calls until all of them are in flight at once, then
+        answer them as usual: proof that the client makes that many calls concurrently. If
+        they are not all there within `timeout` seconds, the held calls answer a transient
+        error (code 2) instead."""
+        together = threading.Barrier(times, timeout=timeout)
+        self._queue(_Failure(None, 0, path_contains=path_contains, together=together), times)
+
+    @property
+    def most_calls_at_once(self):
+        """The most calls the fake was answering at the same time since the last reset."""
+        with self._lock:
+            return self._state.most_in_flight
+
     def _queue(self, failure, times):
         with self._lock:
             self._state.failures.extend([failure] * times)
@@ -529,11 +546,32 @@ class FakeGraphAPI:
         path = split.path[len(prefix) :] if split.path.startswith(prefix) else split.path
         with self._lock:
             self._state.calls.append(RecordedCall(method, path, query, body))
-        if method == "GET" and split.path.startswith("/pics/"):
-            return 200, _picture(split.path)
+        with self._in_flight():
+            return self._answer(method, split.path, path, query, body)
+
+    @contextlib.contextmanager
+    def _in_flight(self):
+        with self._lock:
+            state = self._state
+            state.in_flight += 1
+            state.most_in_flight = max(state.most_in_flight, state.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                state.in_flight -= 1
+
+    def _answer(self, method, full_path, path, query, body):
+        if method == "GET" and full_path.startswith("/pics/"):
+            return 200, _picture(full_path)
 
         failure = self._take_failure(path)
-        if failure and failure.delay:
+        if failure and failure.together:
+            try:
+                failure.together.wait()
+            except threading.BrokenBarrierError:
+                return 503, ERROR_BODIES["2_service_unavailable"]
+        elif failure and failure.delay:
             time.sleep(failure.delay)
         elif failure:
             if failure.error is None:

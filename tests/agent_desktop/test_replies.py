@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import split_text
+from tests.fixtures.files import image_bytes
 
 
 def reply_url(contact):
@@ -43,9 +44,9 @@ def test_a_long_reply_goes_out_in_parts_under_2000_characters(agent_client, make
 
 
 def test_split_text_cuts_at_breaks_and_hard_when_it_must():
-    assert split_text("short") == ["short"]
-    assert split_text("a" * 4500) == ["a" * 1999, "a" * 1999, "a" * 502]
-    assert split_text("x" * 1500 + " " + "y" * 1000) == ["x" * 1500, "y" * 1000]
+    assert split_text("short", 1999) == ["short"]
+    assert split_text("a" * 4500, 1999) == ["a" * 1999, "a" * 1999, "a" * 502]
+    assert split_text("x" * 1500 + " " + "y" * 1000, 1999) == ["x" * 1500, "y" * 1000]
 
 
 def test_an_empty_reply_is_refused_with_a_message(agent_client, make_contact):
@@ -81,13 +82,24 @@ def test_a_file_reply_is_queued_as_an_attachment(agent_client, make_contact):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     contact = make_contact()
-    png = SimpleUploadedFile("receipt.png", b"\x89PNG\r\n\x1a\nfake", content_type="image/png")
+    png = SimpleUploadedFile("receipt.png", image_bytes("PNG"), content_type="image/png")
     agent_client.post(reply_url(contact), {"text": "", "file": png})
     reply = Message.objects.get(direction="out")
     assert reply.kind == "attachment" and reply.attachments[0]["type"] == "image"
     assert reply.upload.name.endswith(".png")
     served = agent_client.get(reverse("agent_desktop:message_file", args=[reply.pk]))
     assert served.status_code == 200 and b"".join(served.streaming_content).startswith(b"\x89PNG")
+
+
+def test_a_file_over_messengers_25_mb_is_refused_in_the_composer(agent_client, make_contact):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    contact = make_contact()
+    film = SimpleUploadedFile("film.mp4", b"\0" * (25 * 1024 * 1024 + 1), content_type="video/mp4")
+    response = agent_client.post(reply_url(contact), {"text": "", "file": film})
+    assert response.status_code == 400
+    assert "Files can be at most 25 MB." in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
 
 
 def test_the_list_and_conversation_cost_the_same_queries_for_10_or_1000_contacts(

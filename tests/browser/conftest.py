@@ -71,3 +71,33 @@ def screenshot():
         return path
 
     return take
+
+
+# axe-core (vendored from npm, tests only) checks a page for WCAG 2.1 A/AA violations. It is
+# evaluated through the DevTools protocol, which the page's Content-Security-Policy does not block.
+AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text()
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page):
+    """The WCAG A/AA violations axe-core finds in the page as it is now, as readable lines."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE)
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_A_AA
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+@pytest.fixture
+def assert_accessible():
+    """Fails with axe-core's findings when the page has any WCAG A/AA violation."""
+
+    def check(page, where=""):
+        found = axe_violations(page)
+        assert found == [], f"axe-core on {where or page.url}:\n" + "\n".join(found)
+
+    return check

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, EntryPoint
+from campaigns.services import webhook_url_problem
 from tests.conftest import PAGE
 
 CREDENTIALS = {
@@ -203,6 +204,45 @@ def test_the_webhook_url_uses_public_base_url_when_set(admin_client, entry_point
     entry_point.facebook_page.refresh_from_db()
     key = entry_point.facebook_page.webhook_key
     assert f"https://support.example.com/messenger/webhook/{key}/" in response.content.decode()
+
+
+def test_a_webhook_url_facebook_cannot_reach_is_flagged_with_the_fix(admin_client, entry_point):
+    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    html = response.content.decode()
+    assert 'data-testid="webhook-url-not-public"' in html
+    assert "testserver is a name only this machine or its network knows." in html
+    assert "PUBLIC_BASE_URL" in html
+
+
+def test_a_public_https_webhook_url_is_not_flagged(admin_client, entry_point, settings):
+    settings.PUBLIC_BASE_URL = "https://support.example.com"
+    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    assert 'data-testid="webhook-url-not-public"' not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:8000/messenger/webhook/k/", "127.0.0.1 is an address of this machine"),
+        ("https://10.1.2.3/messenger/webhook/k/", "10.1.2.3 is an address of this machine"),
+        ("https://[::1]/messenger/webhook/k/", "::1 is an address of this machine"),
+        ("https://localhost/messenger/webhook/k/", "localhost is a name only this machine"),
+        ("https://desk.local/messenger/webhook/k/", "desk.local is a name only this machine"),
+        ("http://support.example.com/messenger/webhook/k/", "only calls https:// URLs"),
+        ("https://support.example.com/messenger/webhook/k/", ""),
+        ("https://abc.trycloudflare.com/messenger/webhook/k/", ""),
+    ],
+)
+def test_which_webhook_urls_facebook_can_call(url, problem):
+    found = webhook_url_problem(url)
+    assert (problem in found) if problem else found == ""
+    assert bool(found) == bool(problem)
+
+
+def test_the_webhook_card_names_every_field_the_desk_needs(admin_client, connected_page):
+    html = admin_client.get(panel_url(connected_page.entry_point)).content.decode()
+    for field in ("messages", "message_deliveries", "message_reads", "message_echoes"):
+        assert f"<code>{field}</code>" in html
 
 
 def test_pressing_get_webhook_again_asks_before_rotating(admin_client, connected_page):

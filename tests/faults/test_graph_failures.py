@@ -4,7 +4,8 @@ again and is settled by its echo; an expired token fails the reply with a plain 
 the entry point. Each state shows on the agent's desktop, and no worker log line holds a secret.
 (The same paths one call at a time: tests/messenger/test_outbound.py.)"""
 
-import time
+import re
+from collections import Counter
 
 import pytest
 from django.test import Client
@@ -47,6 +48,24 @@ def desktop_html(agent, contact):
     return client.get(reverse("agent_desktop:contact", args=[contact.pk])).content.decode()
 
 
+SEND_TASK = re.compile(
+    r"Task messenger\.tasks\.send_message\[[^\]]+\] (received|retry|succeeded|raised)"
+)
+
+
+def send_tasks(worker):
+    """The worker's own record of its send tasks: how many it received, retried (each after an
+    error), finished and failed."""
+    return Counter(SEND_TASK.findall(worker.log()))
+
+
+def sends_finished(worker):
+    """Every send task the worker received has ended, the last one without a retry."""
+    tasks = send_tasks(worker)
+    ended = tasks["retry"] + tasks["succeeded"] + tasks["raised"]
+    return tasks["succeeded"] and tasks["received"] == ended
+
+
 def assert_no_secret_in(worker):
     log = worker.log()
     assert "ready." in log and "DEBUG" in log
@@ -69,10 +88,12 @@ def test_server_errors_and_rate_limits_are_retried_and_the_reply_goes_out_once(
         timeout=30,
         message="the reply sent after the retries",
     )
-    time.sleep(1.5)  # a stray extra retry would have sent it again by now
+    wait_until(lambda: sends_finished(worker), message="the worker done with the send")
+    tasks = send_tasks(worker)
     sent = fake_graph.sent_messages(PSID)
     assert len(sent) == 1 and sent[0]["message_id"] == message.mid
     assert len(send_calls(fake_graph)) == 4  # 502, 429, 503, then the send
+    assert (tasks["retry"], tasks["succeeded"]) == (3, 1)
     assert message.details["send_attempts"] == 4
     assert "◷ Sending…" in seen_while_retrying
     assert "✓ Sent" in desktop_html(agent, customer)
@@ -80,7 +101,7 @@ def test_server_errors_and_rate_limits_are_retried_and_the_reply_goes_out_once(
     counts(
         "Graph 5xx and 429 on a reply",
         attempts=len(send_calls(fake_graph)),
-        refused_by_facebook=3,
+        refused_by_facebook=tasks["retry"],
         sent_to_the_customer=len(sent),
         final_state=message.status,
     )
@@ -126,15 +147,18 @@ def test_a_send_left_without_an_answer_is_not_repeated_and_its_echo_settles_it(
     )
     assert message.mid == accepted["message_id"]
     assert len(fake_graph.sent_messages(PSID)) == 1 and len(send_calls(fake_graph)) == 1
-    assert Message.objects.filter(contact=customer, direction="out").count() == 1
+    outgoing = Message.objects.filter(contact=customer, direction="out").count()
+    assert outgoing == 1
     assert shown_failed
     assert_no_secret_in(worker)
+    without_an_answer = worker.log().count("OutcomeUnknown('no answer within")
+    assert without_an_answer == 1
     counts(
         "Graph slow on a reply",
-        sends_without_an_answer=1,
+        sends_without_an_answer=without_an_answer,
         sent_again=len(send_calls(fake_graph)) - 1,
         at_facebook=len(fake_graph.sent_messages(PSID)),
-        outgoing_messages=1,
+        outgoing_messages=outgoing,
         final_state=message.status,
     )
 
@@ -165,12 +189,17 @@ def test_an_expired_token_fails_the_reply_plainly_and_marks_the_entry_point(
     html = desktop_html(agent, customer)
     assert "⚠ Not sent" in html and "Facebook rejected its Page Access Token" in html
     assert len(send_calls(fake_graph)) == 1 and fake_graph.sent_messages(PSID) == []
+    replies = Message.objects.filter(contact=customer, direction="out")
+    plainly_failed = replies.filter(
+        status="failed", error__contains="paste a new Page Access Token"
+    ).count()
+    assert plainly_failed == replies.count() == 2
     assert_no_secret_in(worker)
     counts(
         "expired token on replies",
-        replies=2,
+        replies=replies.count(),
         graph_calls=len(send_calls(fake_graph)),
-        sent=0,
-        failed_with_a_plain_reason=2,
+        sent=len(fake_graph.sent_messages(PSID)),
+        failed_with_a_plain_reason=plainly_failed,
         entry_point=page.token_status,
     )

@@ -3,7 +3,6 @@ in far fewer statements, and one bad delivery holds no other back."""
 
 import json
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from messenger import services
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, page_body, text_item
 from tests.conftest import PAGE
+from tests.processes import wait_until
 
 PAGE_ID = PAGE["page_id"]
 NOW_MS = int(timezone.now().timestamp() * 1000)
@@ -51,7 +51,10 @@ def test_a_batch_stores_what_one_by_one_would(connected_page, django_capture_on_
         texts = list(contact.messages.values_list("text", flat=True))
         assert texts == [f"c{c} p{p} n{n}" for p in range(3) for n in range(2)]
         assert contact.last_inbound_at == contact.messages.last().sent_at
-    print(f"batch: {len(deliveries)} deliveries, 4 contacts, 24 messages, 24 expected")
+    print(
+        f"batch: {len(deliveries)} deliveries, {Contact.objects.count()} contacts, "
+        f"{Message.objects.count()} messages"
+    )
 
 
 def test_a_batch_takes_a_few_statements_per_contact_not_per_event(
@@ -120,7 +123,11 @@ def test_one_failing_delivery_holds_no_other_back(connected_page, monkeypatch):
     bad.refresh_from_db()
     assert bad.last_error == "RuntimeError: boom" and bad.attempts == 1
     assert set(Contact.objects.values_list("external_id", flat=True)) == {"700000", "700002"}
-    print("batch with a failing delivery: 3 deliveries, 2 processed, 1 left to try again")
+    outcomes = list(statuses.values())
+    print(
+        f"batch with a failing delivery: {len(outcomes)} deliveries, "
+        f"{outcomes.count('processed')} processed, {outcomes.count('received')} left to try again"
+    )
 
 
 SHARED = [f"{n:02d}" for n in range(1, 34)] + ["40", "41"]
@@ -176,14 +183,19 @@ def test_a_task_hands_over_after_its_time(connected_page):
 def test_a_task_takes_deliveries_stored_while_it_lingers(connected_page):
     customer_posts(connected_page, customers=1, posts=1)
 
-    def store_later():
-        time.sleep(0.2)
+    def store_once_the_task_lingers():
+        wait_until(
+            lambda: WebhookDelivery.objects.filter(status="processed").exists(),
+            interval=0.01,
+            message="the first delivery processed",
+        )
         store(connected_page, page_body(PAGE_ID, text_item(PAGE_ID, "700009", "late")))
         connection.close()
 
-    thread = threading.Thread(target=store_later)
+    thread = threading.Thread(target=store_once_the_task_lingers)
     thread.start()
-    services.process_deliveries(linger_seconds=0.6)
+    # Lingering (and going on) far longer than the thread needs to store its delivery.
+    services.process_deliveries(linger_seconds=2, max_seconds=2)
     thread.join()
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
     assert Message.objects.filter(text="late").exists()

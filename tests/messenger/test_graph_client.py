@@ -96,6 +96,17 @@ def test_a_slow_graph_api_times_out_as_unreachable(fake_graph):
     assert "0.3 s" in str(caught.value)
 
 
+def test_calls_held_to_be_answered_together_are_transient_errors_when_alone(fake_graph):
+    """The fake's `answer_together` (used to prove concurrent calls) fails a lone caller."""
+    fake_graph.answer_together(2, path_contains="/me", timeout=0.5)
+    for _ in range(2):  # one at a time: the pair never meets
+        with pytest.raises(graph.Transient) as caught:
+            client().get_page_identity()
+        assert caught.value.retryable and caught.value.code == 2
+    assert client().get_page_identity().id == PAGE["page_id"]  # no longer held
+    assert fake_graph.most_calls_at_once == 1
+
+
 def test_a_closed_port_is_unreachable_and_the_message_holds_no_token(settings):
     settings.GRAPH_API_URL = "http://127.0.0.1:9/v25.0"
     with pytest.raises(graph.Unreachable) as caught:

@@ -145,8 +145,15 @@ def test_a_subscription_missing_fields_warns_naming_them(healthy_page, fake_grap
     fake_graph.set_page_subscription(PAGE_ID, ["messages", "message_reads"])
     check = health.check_page(healthy_page)["subscribed"]
     assert check.state == "warn"
-    assert "without message_deliveries" in check.detail
-    assert "message_deliveries" in check.fix
+    assert "without message_deliveries and message_echoes" in check.detail
+    assert "message_deliveries and message_echoes" in check.fix
+
+
+def test_read_receipts_need_message_reads(healthy_page, fake_graph):
+    fake_graph.set_page_subscription(PAGE_ID, ["messages", "message_deliveries", "message_echoes"])
+    check = health.check_page(healthy_page)["subscribed"]
+    assert check.state == "warn"
+    assert "without message_reads" in check.detail
 
 
 def test_a_webhook_never_verified_warns_how_to_verify(connected_page):

@@ -1,6 +1,5 @@
 """Agents' replies sent through the Send API of the fake Graph API, over HTTP."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,9 +11,11 @@ from messenger import graph, outbound
 from messenger.sandbox.facebook_webhooks import page_body
 from messenger.tasks import send_message as send_task
 from tests.conftest import PAGE
+from tests.fixtures.files import HTML_PAGE, SCRIPT, image_bytes
+from tests.processes import wait_until
 
 PSID = "6512345678901234"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = image_bytes("PNG")
 
 
 @pytest.fixture
@@ -159,9 +160,19 @@ def test_a_text_longer_than_messenger_takes_fails_without_asking_facebook(custom
 
 
 def test_the_longest_text_messenger_takes_is_sent(customer, fake_graph):
-    message = reply(customer, text="x" * outbound.MAX_TEXT_LENGTH)
+    message = reply(customer, text="x" * 1999)
     outbound.send_message(message.pk)
     assert reloaded(message).status == "sent"
+
+
+def test_a_file_over_25_mb_fails_without_asking_facebook(customer, fake_graph):
+    message = reply(customer, text="")
+    message.upload.save("film.mp4", ContentFile(b"\0" * (25 * 1024 * 1024 + 1)))
+    outbound.send_message(message.pk)
+    message = reloaded(message)
+    assert message.status == "failed"
+    assert message.error == "The file is larger than Messenger's 25 MB limit."
+    assert fake_graph.calls_to("POST", "/me/message_attachments") == send_calls(fake_graph) == []
 
 
 def test_a_picture_is_uploaded_and_then_sent_by_its_attachment_id(customer, fake_graph):
@@ -199,6 +210,30 @@ def test_a_document_goes_as_a_file_and_is_uploaded_only_once_across_retries(cust
     (upload,) = fake_graph.uploaded_attachments()
     assert (upload["type"], upload["content_type"]) == ("file", "application/pdf")
     assert reloaded(message).status == "sent"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "label"),
+    [
+        ("p.gif", SCRIPT, "application/octet-stream"),
+        ("photo.png", HTML_PAGE, "application/octet-stream"),
+        ("clip.mp4", SCRIPT, "application/octet-stream"),
+        ("p.js", SCRIPT, "text/javascript"),
+    ],
+)
+def test_a_file_that_is_no_image_goes_as_a_file_whatever_it_was_called_or_declared(
+    customer, fake_graph, name, content, label
+):
+    message = reply(
+        customer, text="", kind="attachment", attachments=[{"type": "image", "name": name}]
+    )
+    message.upload.save("stored.bin", ContentFile(content))
+    outbound.send_message(message.pk)
+
+    (upload,) = fake_graph.uploaded_attachments()
+    assert (upload["type"], upload["filename"], upload["content_type"]) == ("file", name, label)
+    (accepted,) = fake_graph.sent_messages(PSID)
+    assert accepted["message"]["attachment"]["type"] == "file"
 
 
 def test_a_message_with_both_text_and_a_file_is_refused(customer, fake_graph):
@@ -395,7 +430,7 @@ def test_a_send_without_an_answer_is_not_repeated_and_its_echo_settles_it(
         outbound.send_message(message.pk)  # the task's retry: no second send
     assert len(send_calls(fake_graph)) == 1
 
-    accepted = _wait_for_sent(fake_graph)
+    accepted = wait_until(lambda: fake_graph.sent_messages(PSID), message="the send")[0]
     deliver(echo_of(accepted["message_id"], f"cb:{message.pk}"))
     message = reloaded(message)
     assert (message.status, message.mid) == ("sent", accepted["message_id"])
@@ -424,16 +459,6 @@ def test_the_sweep_requeues_only_replies_no_worker_ever_tried(customer, fake_gra
     reply(customer)  # just queued: its own task is on the way
     Message.objects.filter(pk__in=[stranded.pk, tried.pk]).update(created_at=old)
     assert outbound.sweep_unsent_messages() == 1
-
-
-def _wait_for_sent(fake_graph, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sent = fake_graph.sent_messages(PSID)
-        if sent:
-            return sent[0]
-        time.sleep(0.05)
-    raise AssertionError("the fake never accepted the send")
 
 
 def test_the_sweep_settles_a_send_whose_worker_died_in_the_middle(customer, fake_graph):

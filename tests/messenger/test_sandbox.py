@@ -68,7 +68,7 @@ def test_a_simulated_customer_chats_with_an_agent_end_to_end(
     contact = Contact.objects.get(external_id=customer.psid)
     kinds = list(contact.messages.values_list("kind", flat=True))
     assert kinds == ["text", "attachment", "attachment", "postback"]
-    services.fetch_profile(contact.pk)
+    assert services.fetch_profiles([contact.pk]) == []
     contact.refresh_from_db()
     assert contact.name == "Maria Schmidt" and contact.locale == "de_DE"
 

@@ -13,6 +13,9 @@ gathered under "reliability and security counts" at the end of pytest's output (
   Content-Security-Policy (and tests/browser/test_csp_and_xss.py in Chromium).
 - test_access.py: check --deploy, CSRF, campaign isolation, login rate limiting, the sandbox
   when off, SSRF.
+- test_remote_urls.py: the one URL check (config.remote_urls) against a table of bypasses, names
+  that resolve inside, the pinned connection, the media sources of the policy, and a webhook
+  pointing inside, on a real worker, against a listener that counts connections.
 - test_api_fuzz.py: Schemathesis against a running server.
 
 Faults on real processes (worker killed, broker down, database connections dropped, Graph API

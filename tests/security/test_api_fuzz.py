@@ -41,7 +41,7 @@ def test_the_api_never_answers_a_server_error(live_server, admin_user, api_data,
     schema = schemathesis.openapi.from_url(
         f"{live_server.url}/api/schema/?format=json", headers=auth, timeout=10
     )
-    statuses, server_errors, nothing_to_negate = Counter(), [], []
+    statuses, server_errors, nothing_to_negate, called = Counter(), [], [], Counter()
     operations = [result.ok() for result in schema.get_all_operations()]
     # Deletes last: an entry point deleted early would leave the other operations only 404s.
     operations.sort(key=lambda operation: operation.method.upper() == "DELETE")
@@ -67,6 +67,7 @@ def test_the_api_never_answers_a_server_error(live_server, admin_user, api_data,
                 def call(case):
                     response = case.call(base_url=live_server.url, headers=auth, timeout=15)
                     statuses[response.status_code] += 1
+                    called[case.operation.label] += 1
                     if response.status_code >= 500:
                         server_errors.append(f"{case.method} {case.formatted_path}")
                     case.validate_response(response, checks=[not_a_server_error], headers=auth)
@@ -78,6 +79,9 @@ def test_the_api_never_answers_a_server_error(live_server, admin_user, api_data,
                     assert mode is GenerationMode.NEGATIVE, operation.label
                     nothing_to_negate.append(operation.label)
     assert server_errors == []
+    # Every operation of the schema was called (an empty schema or loop would prove nothing).
+    assert len(operations) >= 10
+    assert [operation.label for operation in operations if not called[operation.label]] == []
     counts(
         "API fuzzing",
         operations=len(operations),
