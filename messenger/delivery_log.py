@@ -21,6 +21,17 @@ def deliveries_of(facebook_page, *, status=""):
     return deliveries.order_by("-received_at", "-pk")
 
 
+def count(facebook_page):
+    return WebhookDelivery.objects.filter(facebook_page=facebook_page).count()
+
+
+def erase(facebook_page):
+    """Delete the page's stored webhook posts (their raw bodies hold the customers' messages).
+    Returns how many."""
+    erased, _ = WebhookDelivery.objects.filter(facebook_page=facebook_page).delete()
+    return erased
+
+
 def describe(delivery):
     """The delivery's parsed events (each as label/value pairs) and its body, pretty-printed.
 

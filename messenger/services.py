@@ -38,6 +38,7 @@ PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
 # after this long.
 PROFILE_ASK_AGAIN_AFTER = timedelta(minutes=2)
 LAST_EVENT_PRECISION = timedelta(minutes=1)
+ENTRY_POINT_ARCHIVED = "the entry point is archived"
 
 
 # --- Receiving -------------------------------------------------------------------------------
@@ -253,6 +254,9 @@ def _apply_deliveries(deliveries):
     their effects do not depend on the messages stored with them."""
     outcomes, routed = [], []
     for delivery in deliveries:
+        if delivery.facebook_page.entry_point.is_archived:  # stored just before it was archived
+            outcomes.append((delivery, WebhookDelivery.Status.IGNORED, [], ENTRY_POINT_ARCHIVED))
+            continue
         try:
             parsed = ev.parse_body(ev.load_body(delivery.body))
         except (ValueError, RecursionError, ev.PayloadError) as exc:
@@ -389,7 +393,8 @@ def _finish(outcomes):
 def _pages_for(receiving_page, events):
     """Route entries by page id. An app's webhook gets the events of every page it serves, so an
     entry may belong to another of our pages of the same app; entries of pages we do not serve
-    are ignored."""
+    are ignored, and so are those of archived entry points (the page may be connected again
+    elsewhere)."""
     page_ids = {e.page_id for e in events if not isinstance(e, ev.IgnoredEvent)}
     pages = {}
     if receiving_page.page_id in page_ids:
@@ -397,7 +402,7 @@ def _pages_for(receiving_page, events):
     others = page_ids - set(pages)
     if others and receiving_page.app_id:
         for page in FacebookPage.objects.select_related("entry_point").filter(
-            app_id=receiving_page.app_id, page_id__in=others
+            app_id=receiving_page.app_id, page_id__in=others, entry_point__is_archived=False
         ):
             pages[page.page_id] = page
     return pages
@@ -572,6 +577,7 @@ def sweep_missing_profiles(limit=500):
             profile_fetched_at=None,
             created_at__lt=timezone.now() - PROFILE_ASK_AGAIN_AFTER,
             entry_point__facebook_page__isnull=False,
+            entry_point__is_archived=False,
         )
         .exclude(entry_point__facebook_page__token_status=FacebookPage.TokenStatus.INVALID)
         .order_by("created_at")
