@@ -43,7 +43,10 @@ def processes_with(marker):
 
 
 def run_dev_environment(var_dir, port, marker, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    # `make run`'s own settings, not the test run's (a broker folder or sandbox switch set for
+    # the tests must not leak into it).
+    skipped = ("PYTEST", "DJANGO_SETTINGS", "CELERY_BROKER_FOLDER", "SANDBOX", "TEST_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     env.update(
         VAR_DIR=str(var_dir),
         PORT=str(port),
