@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import Activity, Contact, Message
 
 
 class MessageInline(admin.TabularInline):
@@ -27,3 +27,15 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["direction", "kind", "status"]
     search_fields = ["mid", "text"]
     raw_id_fields = ["contact", "sent_by"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    """The timeline's record of who claimed, transferred, closed…: read-only history."""
+
+    list_display = ["at", "contact", "kind", "actor", "target_user", "target_text"]
+    list_filter = ["kind"]
+    raw_id_fields = ["contact", "actor", "target_user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

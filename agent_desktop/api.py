@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from agent_desktop import channels, selectors, services
-from agent_desktop.models import Contact, Message
+from agent_desktop import channels, selectors, services, workflow
+from agent_desktop.models import Activity, Contact, Message
 from campaigns.api import MAX_ID, id_param
 
 
@@ -34,6 +34,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "campaign",
             "status",
             "assigned_to",
+            "snoozed_until",
             "unread_count",
             "last_message_at",
             "last_message_preview",
@@ -80,6 +81,45 @@ class TransferSerializer(serializers.Serializer):
     to = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The agent's user id")
 
 
+class ClaimSerializer(serializers.Serializer):
+    take_over = serializers.BooleanField(
+        default=False, help_text="A supervisor or admin takes a contact another agent holds"
+    )
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.DateTimeField(help_text="ISO time; the contact is open again then")
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    actor = serializers.IntegerField(source="actor_id", allow_null=True, read_only=True)
+    target = serializers.SerializerMethodField()
+    actor_name = serializers.SerializerMethodField()
+    target_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "actor", "target", "at", "actor_name", "target_name"]
+        read_only_fields = fields
+
+    def get_target(self, activity) -> int | str | None:
+        """The user it was done to (an id), or a word (a label's name, a snooze time)."""
+        return activity.target_user_id or activity.target_text or None
+
+    def get_actor_name(self, activity) -> str:
+        return workflow.user_name(activity.actor) if activity.actor_id else ""
+
+    def get_target_name(self, activity) -> str:
+        if activity.target_user_id:
+            return workflow.user_name(activity.target_user)
+        return activity.target_text
+
+
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    assigned_to = serializers.IntegerField(allow_null=True, help_text="Who holds the contact now")
+
+
 class ReplyCreatedSerializer(MessageSerializer):
     continued_in = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
@@ -87,11 +127,14 @@ class ReplyCreatedSerializer(MessageSerializer):
         fields = [*MessageSerializer.Meta.fields, "continued_in"]
 
 
+_WORKFLOW_RESPONSES = {200: ContactSerializer, 403: RefusalSerializer, 409: RefusalSerializer}
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter("campaign", int, description="Only this campaign's contacts"),
         OpenApiParameter("entry_point", int),
-        OpenApiParameter("status", str, enum=["new", "assigned", "closed"]),
+        OpenApiParameter("status", str, enum=Contact.Status.values),
         OpenApiParameter("assigned", str, description="'me', 'none', or a user id"),
         OpenApiParameter("q", str, description="Search by name"),
     ]
@@ -150,48 +193,100 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet):
                 can_reply=window.can_reply,
                 refusal=window.reason,
             )
+        except (workflow.NotAllowed, workflow.Conflict) as exc:
+            return _refusal(exc)
         except services.ActionRefused as exc:
             raise ValidationError({"text": [str(exc)]}) from exc
         first = sent[0]
         first.continued_in = [m.pk for m in sent[1:]]
         return Response(ReplyCreatedSerializer(first).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ContactSerializer)
+    # --- Team workflow: each answers the contact, 403 when it is another agent's, 409 when the
+    # contact is no longer in the state the action needs (e.g. a colleague claimed it first).
+    @extend_schema(request=ClaimSerializer, responses=_WORKFLOW_RESPONSES)
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
-        return self._act(services.contact_claim)
+        claim = ClaimSerializer(data=request.data)
+        claim.is_valid(raise_exception=True)
+        take_over = claim.validated_data["take_over"]
+        return self._act(
+            lambda contact, agent: workflow.contact_claim(
+                contact=contact, agent=agent, take_over=take_over
+            )
+        )
 
-    @extend_schema(request=None, responses=ContactSerializer)
+    @extend_schema(request=None, responses=_WORKFLOW_RESPONSES)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        return self._act(services.contact_release)
+        return self._act(workflow.contact_release)
 
-    @extend_schema(request=None, responses=ContactSerializer)
+    @extend_schema(request=None, responses=_WORKFLOW_RESPONSES)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._act(services.contact_close)
+        return self._act(workflow.contact_close)
 
-    @extend_schema(
-        request=TransferSerializer,
-        responses=ContactSerializer,
-    )
+    @extend_schema(request=None, responses=_WORKFLOW_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._act(workflow.contact_reopen)
+
+    @extend_schema(request=None, responses=_WORKFLOW_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def pending(self, request, pk=None):
+        return self._act(workflow.contact_pending)
+
+    @extend_schema(request=SnoozeSerializer, responses=_WORKFLOW_RESPONSES)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        contact = self.get_object()
+        snooze = SnoozeSerializer(data=request.data)
+        snooze.is_valid(raise_exception=True)
+        until = snooze.validated_data["until"]
+        return self._act(
+            lambda contact, agent: workflow.contact_snooze(
+                contact=contact, agent=agent, until=until
+            ),
+            contact,
+        )
+
+    @extend_schema(request=TransferSerializer, responses=_WORKFLOW_RESPONSES)
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         contact = self.get_object()
         transfer = TransferSerializer(data=request.data)
         transfer.is_valid(raise_exception=True)
-        to = selectors.campaign_agents(contact).filter(pk=transfer.validated_data["to"]).first()
+        candidates = selectors.transfer_candidates(contact)
+        to = candidates.filter(pk=transfer.validated_data["to"]).first()
         if to is None:
-            raise ValidationError({"to": ["Choose an agent of this contact's campaign."]})
+            raise ValidationError(
+                {"to": ["Choose a member of this contact's campaign other than its holder."]}
+            )
         return self._act(
-            lambda contact, agent: services.contact_transfer(contact=contact, agent=agent, to=to),
+            lambda contact, agent: workflow.contact_transfer(contact=contact, agent=agent, to=to),
             contact,
         )
+
+    @extend_schema(responses=ActivitySerializer(many=True), summary="Ownership and status changes")
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def activity(self, request, pk=None):
+        contact = self.get_object()
+        return Response(ActivitySerializer(selectors.activities(contact), many=True).data)
 
     def _act(self, service, contact=None):
         contact = contact or self.get_object()
         try:
             service(contact=contact, agent=self.request.user)
+        except (workflow.NotAllowed, workflow.Conflict) as exc:
+            return _refusal(exc)
         except services.ActionRefused as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+            raise ValidationError({"detail": str(exc)}) from exc
         return Response(self.get_serializer(contact).data)
+
+
+def _refusal(exc):
+    code = (
+        status.HTTP_403_FORBIDDEN
+        if isinstance(exc, workflow.NotAllowed)
+        else status.HTTP_409_CONFLICT
+    )
+    return Response({"detail": str(exc), "assigned_to": exc.assigned_to}, status=code)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -14,6 +15,10 @@ class Contact(models.Model):
     class Status(models.TextChoices):
         NEW = "new", "New"
         ASSIGNED = "assigned", "Assigned"
+        # Waiting on the customer; open again when they write.
+        PENDING = "pending", "Pending"
+        # Out of the way until `snoozed_until` (or until the customer writes).
+        SNOOZED = "snoozed", "Snoozed"
         CLOSED = "closed", "Closed"
 
     # PROTECT: deleting an entry point must never erase its conversations by cascade; an entry
@@ -45,6 +50,7 @@ class Contact(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_contacts",
     )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The customer's own last message: it opens the channel's reply window.
@@ -132,3 +138,40 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()}: {self.text[:40] or self.get_kind_display()}"
+
+
+class Activity(models.Model):
+    """A change of a contact's ownership or lifecycle, shown in the conversation timeline.
+
+    `actor` None means the customer or the app itself (a snooze that ended)."""
+
+    class Kind(models.TextChoices):
+        CLAIMED = "claimed", "claimed"
+        RELEASED = "released", "released"
+        TRANSFERRED = "transferred", "transferred"
+        TAKEN_OVER = "taken_over", "took over"
+        CLOSED = "closed", "closed"
+        REOPENED = "reopened", "reopened"
+        SNOOZED = "snoozed", "snoozed"
+        ASSIGNED = "assigned", "assigned"
+        LABELLED = "labelled", "labelled"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who it was done to (transferred to, taken over from), or a word (a label, a snooze time).
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_text = models.CharField(max_length=120, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["contact", "at"])]
+        verbose_name_plural = "activities"
+
+    def __str__(self):
+        return f"{self.contact_id} {self.kind}"

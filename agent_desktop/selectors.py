@@ -4,7 +4,7 @@ import hashlib
 
 from django.db.models import Count, Q
 
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import Activity, Contact, Message
 from campaigns.roles import is_campaign_admin
 
 FILTERS = {
@@ -115,6 +115,8 @@ def conversation_fingerprint(contact):
             contact.profile_pic.name,
             contact.answered_elsewhere,
             *Message.objects.filter(contact=contact).values_list("pk", "status"),
+            contact.snoozed_until,
+            *Activity.objects.filter(contact=contact).values_list("pk"),
         ]
     )
 
@@ -130,6 +132,40 @@ def conversation_counts(entry_point):
 def campaign_agents(contact):
     """Who a contact can be transferred to: the agents of its campaign."""
     return contact.entry_point.campaign.agents.filter(is_active=True).order_by("username")
+
+
+def transfer_candidates(contact):
+    """Who a contact can be transferred to: its campaign's members other than its holder."""
+    return campaign_agents(contact).exclude(pk=contact.assigned_to_id)
+
+
+def activities(contact):
+    return Activity.objects.filter(contact=contact).select_related("actor", "target_user")
+
+
+def timeline(contact):
+    """The conversation as the desktop shows it: messages oldest first, each carrying the
+    activities just before it (`activities_before`), and the activities after the last one.
+    A conversation ends at a close: what comes next has `divider_before` set."""
+    pending = list(activities(contact))
+    messages = list(conversation(contact))
+    after_close = False
+
+    def place(item):
+        nonlocal after_close
+        item.divider_before, after_close = after_close, False
+        if isinstance(item, Activity) and item.kind == Activity.Kind.CLOSED:
+            after_close = True
+
+    for message in messages:
+        message.activities_before = []
+        while pending and pending[0].at <= message.sent_at:
+            message.activities_before.append(pending.pop(0))
+            place(message.activities_before[-1])
+        place(message)
+    for activity in pending:
+        place(activity)
+    return messages, pending
 
 
 def entry_points_needing_attention(user):

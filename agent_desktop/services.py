@@ -138,6 +138,10 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
+    # After the UPDATE above: its row locks are held, so reopening takes no new ones.
+    from agent_desktop.workflow import customer_wrote
+
+    customer_wrote([pk for pk, counted, *_ in rows if counted])
 
 
 _LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"
@@ -148,11 +152,6 @@ _AFTER_INBOUND = f"""
         WHEN {{table}}.last_inbound_at IS NULL OR {{table}}.last_inbound_at < v.newest
             THEN v.newest
         ELSE {{table}}.last_inbound_at END,
-    status = CASE
-        WHEN v.counted > 0 AND {{table}}.status = '{Contact.Status.CLOSED.value}' THEN CASE
-            WHEN {{table}}.assigned_to_id IS NULL THEN '{Contact.Status.NEW.value}'
-            ELSE '{Contact.Status.ASSIGNED.value}' END
-        ELSE {{table}}.status END,
     last_message_at = CASE WHEN {_LATEST_IS_NEWER} THEN v.latest
         ELSE {{table}}.last_message_at END,
     last_message_preview = CASE WHEN {_LATEST_IS_NEWER} THEN v.preview
@@ -269,40 +268,6 @@ def contact_mark_read(*, contact, agent):
         contact.unread_count = 0
 
 
-def contact_claim(*, contact, agent):
-    if contact.assigned_to_id not in (None, agent.pk) and contact.status != Contact.Status.CLOSED:
-        raise ActionRefused(
-            f"{_agent_name(contact.assigned_to)} is already answering this customer."
-        )
-    _assign(contact, agent, Contact.Status.ASSIGNED)
-
-
-def contact_release(*, contact, agent):
-    if contact.assigned_to_id != agent.pk:
-        raise ActionRefused("Only the agent answering a customer can release them.")
-    _assign(contact, None, Contact.Status.NEW)
-
-
-def contact_transfer(*, contact, agent, to):
-    if not contact.entry_point.campaign.agents.filter(pk=to.pk).exists():
-        raise ActionRefused(f"{_agent_name(to)} is not an agent of this campaign.")
-    _assign(contact, to, Contact.Status.ASSIGNED)
-
-
-def contact_close(*, contact, agent):
-    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.CLOSED, unread_count=0)
-    contact.status, contact.unread_count = Contact.Status.CLOSED, 0
-
-
-def _assign(contact, agent, status):
-    Contact.objects.filter(pk=contact.pk).update(assigned_to=agent, status=status)
-    contact.assigned_to, contact.status = agent, status
-
-
-def _agent_name(user):
-    return user.get_full_name() or user.username
-
-
 def split_text(text, limit):
     """A reply longer than the channel takes (`limit` characters) goes out in parts, cut at a
     paragraph, line or word break where there is one."""
@@ -356,7 +321,9 @@ def _kept_upload(upload):
 
 def _queue_reply(contact, agent, parts, upload, attachment):
     from agent_desktop.channels import send_when_committed
+    from agent_desktop.workflow import reply_take
 
+    reply_take(contact=contact, agent=agent)  # answering a customer takes them, or is refused
     now = timezone.now()
     messages = [_queue_outgoing(contact, agent, now, text=part) for part in parts]
     if upload is not None:
@@ -369,8 +336,6 @@ def _queue_reply(contact, agent, parts, upload, attachment):
         last_message_preview=(last.text or f"[{last.attachments[0]['type']}]")[:PREVIEW_LENGTH],
         unread_count=0,
     )
-    if contact.assigned_to_id is None or contact.status != Contact.Status.ASSIGNED:
-        _assign(contact, agent, Contact.Status.ASSIGNED)  # answering a customer takes them
     for message in messages:
         send_when_committed(message)
     return messages

@@ -4,6 +4,8 @@ Live panels poll with htmx and send the digest of what they show; when nothing c
 answer is an empty 204, which costs one indexed query and no rendering.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -11,18 +13,28 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from agent_desktop import channels, media, selectors, services
+from agent_desktop import channels, media, selectors, services, workflow
 from agent_desktop.models import Contact, Message
 from campaigns.api import id_param
 from campaigns.selectors import campaigns_for_user
 
 PAGE_SIZE = 50
 ACTIONS = {
-    "claim": services.contact_claim,
-    "release": services.contact_release,
-    "close": services.contact_close,
+    "claim": workflow.contact_claim,
+    "release": workflow.contact_release,
+    "close": workflow.contact_close,
+    "reopen": workflow.contact_reopen,
+    "pending": workflow.contact_pending,
+}
+# What the desktop's Snooze menu offers.
+SNOOZE_CHOICES = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "4h": ("4 hours", timedelta(hours=4)),
+    "1d": ("1 day", timedelta(days=1)),
+    "1w": ("1 week", timedelta(weeks=1)),
 }
 
 
@@ -54,12 +66,18 @@ def _contact_or_404(request, pk):
 
 
 def _conversation_context(request, contact):
+    conversation, activities_after = selectors.timeline(contact)
+    may_act = workflow.may_act(contact, request.user)
     return {
         "contact": contact,
-        "conversation": selectors.conversation(contact),
+        "conversation": conversation,
+        "activities_after": activities_after,
         "conversation_fingerprint": selectors.conversation_fingerprint(contact),
         "window": channels.reply_window(contact),
-        "transfer_to": selectors.campaign_agents(contact).exclude(pk=request.user.pk),
+        "may_act": may_act,
+        "holder_name": workflow.user_name(contact.assigned_to),
+        "transfer_to": selectors.transfer_candidates(contact) if may_act else [],
+        "snooze_choices": SNOOZE_CHOICES,
     }
 
 
@@ -105,11 +123,20 @@ def contact_action(request, pk, action):
     try:
         if action == "transfer":
             to_id = id_param(request.POST.get("to"))
-            to = selectors.campaign_agents(contact).filter(pk=to_id).first() if to_id else None
+            candidates = selectors.transfer_candidates(contact)
+            to = candidates.filter(pk=to_id).first() if to_id else None
             if to is None:
                 raise services.ActionRefused("Choose an agent of this campaign.")
-            services.contact_transfer(contact=contact, agent=request.user, to=to)
+            workflow.contact_transfer(contact=contact, agent=request.user, to=to)
             messages.success(request, f"Transferred to {to.get_full_name() or to.username}.")
+        elif action == "take-over":
+            workflow.contact_claim(contact=contact, agent=request.user, take_over=True)
+        elif action == "snooze":
+            choice = SNOOZE_CHOICES.get(request.POST.get("until", ""))
+            if choice is None:
+                raise services.ActionRefused("Choose how long to snooze.")
+            until = timezone.now() + choice[1]
+            workflow.contact_snooze(contact=contact, agent=request.user, until=until)
         elif action in ACTIONS:
             ACTIONS[action](contact=contact, agent=request.user)
         else:
@@ -138,13 +165,15 @@ def reply(request, pk):
             refusal=window.reason,
         )
     except services.ActionRefused as exc:
+        refused = isinstance(exc, workflow.NotAllowed | workflow.Conflict)
         context = {
             **_list_context(request),
             **_conversation_context(request, contact),
             "composer_error": str(exc),
             "composer_text": request.POST.get("text", ""),
         }
-        return render(request, "agent_desktop/desktop.html", context, status=400)
+        code = (403 if isinstance(exc, workflow.NotAllowed) else 409) if refused else 400
+        return render(request, "agent_desktop/desktop.html", context, status=code)
     return redirect(_back_to(request, contact))
 
 

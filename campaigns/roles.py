@@ -12,3 +12,26 @@ def is_campaign_admin(user):
     if not hasattr(user, "_is_admin_group_member"):
         user._is_admin_group_member = user.groups.filter(name=ADMIN_GROUP).exists()
     return user._is_admin_group_member
+
+
+# A supervisor is a user with this role who belongs to a campaign (Campaign.agents): in that
+# campaign they may take a conversation over from another agent. The role is per user and the
+# scope is the campaign membership, the shape of issue 13's `role` + `campaigns: [ids]`.
+SUPERVISOR_GROUP = "supervisor"
+
+
+def user_role(user):
+    """ "admin", "supervisor" or "agent"."""
+    if is_campaign_admin(user):
+        return "admin"
+    if not hasattr(user, "_is_supervisor_group_member"):
+        user._is_supervisor_group_member = user.groups.filter(name=SUPERVISOR_GROUP).exists()
+    return "supervisor" if user._is_supervisor_group_member else "agent"
+
+
+def can_take_over(user, campaign):
+    """Admins everywhere; supervisors in the campaigns they belong to."""
+    role = user_role(user)
+    if role == "admin":
+        return True
+    return role == "supervisor" and campaign.agents.filter(pk=user.pk).exists()

@@ -7,6 +7,8 @@ without a real SECRET_KEY, ALLOWED_HOSTS and FIELD_ENCRYPTION_KEY.
 import base64
 import contextlib
 import hashlib
+import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -215,6 +217,8 @@ def filesystem_broker_options(folder):
     for name in ("queue", "processed", "control"):
         with contextlib.suppress(OSError):  # unwritable: enqueueing fails, the sweep catches up
             (folder / name).mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        _create_exchange_tables(folder / "control")
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
@@ -223,6 +227,31 @@ def filesystem_broker_options(folder):
         "store_processed": False,
         "polling_interval": 0.25,
     }
+
+
+def _create_exchange_tables(control):
+    """Write Celery's exchange tables whole before any process binds a queue.
+
+    kombu's filesystem transport creates a missing table by opening it empty and then writing it:
+    a process that reads it in between (a worker starting while beat or a web process publishes)
+    finds an empty file and dies on a JSON error. A table that exists is always updated under a
+    lock, so each is created here in one step (written aside, then linked in if still absent).
+    """
+    tables = {
+        "celery": [["celery", "", "celery"]],
+        "celery.pidbox": [],
+        "reply.celery.pidbox": [],
+        "celeryev": [],
+    }
+    for exchange, bindings in tables.items():
+        target = control / f"{exchange}.exchange"
+        if target.exists():
+            continue
+        aside = control / f".{exchange}.{os.getpid()}.new"
+        aside.write_text(json.dumps(bindings))
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, target)
+        aside.unlink()
 
 
 CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery-broker"))
@@ -264,6 +293,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-missing-profiles": {
         "task": "messenger.tasks.sweep_missing_profiles",
         "schedule": 600.0,
+    },
+    # Snoozed conversations whose time has come are open again.
+    "wake-snoozed-contacts": {
+        "task": "agent_desktop.tasks.wake_snoozed_contacts",
+        "schedule": env.float("SNOOZE_WAKE_INTERVAL_SECONDS", default=60.0),
     },
     # Token lifecycle: validity, pages_messaging and expiry of every page's token, daily.
     "check-all-tokens": {

@@ -93,3 +93,11 @@ def reply_window_note(window):
         left = _left(window.closes_at)
         return f"Over 24 h since the customer wrote: sent as a human agent reply, {left} left."
     return f"Reply window: {_left(window.closes_at)} left."
+
+
+@register.filter
+def activity_text(activity):
+    """A timeline line: "Alex claimed", "Dana transferred to Sam", "reopened by customer"."""
+    from agent_desktop.workflow import activity_text as text
+
+    return text(activity)

@@ -208,7 +208,12 @@ def test_claim_release_transfer_and_close(
     assert act("transfer", to=colleague.pk) == ("assigned", colleague)
     response = agent_client.post(contact_url(contact, "action", "claim"), follow=True)
     assert "Casey is already answering this customer." in response.content.decode()
-    assert act("close")[0] == "closed"
+    # Casey's now: closing it is refused, with the reason shown.
+    response = agent_client.post(contact_url(contact, "action", "close"), follow=True)
+    assert "Casey is answering this customer: only they, a supervisor or an admin" in (
+        response.content.decode()
+    )
+    assert act("close") == ("assigned", colleague)
 
 
 def test_an_agent_outside_the_campaign_cannot_be_transferred_to(

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from campaigns.roles import is_campaign_admin
+from campaigns.roles import can_take_over, is_campaign_admin, user_role
 
 GOOD_PASSWORD = "a long and unusual passphrase 42"
 
@@ -34,6 +34,27 @@ def test_an_agent_is_created_as_a_member_of_the_named_campaigns(
     user = User.objects.get(username="sam")
     assert not is_campaign_admin(user)
     assert list(user.campaigns.all()) == [campaign]
+
+
+def test_a_supervisor_is_created_who_may_take_over_in_their_campaigns(
+    campaign, other_campaign, monkeypatch
+):
+    monkeypatch.setenv("NEW_PASSWORD", GOOD_PASSWORD)
+    call_command(
+        "add_user",
+        "dana",
+        "--role",
+        "supervisor",
+        "--campaign",
+        campaign.name,
+        "--password-env",
+        "NEW_PASSWORD",
+    )
+    user = User.objects.get(username="dana")
+    assert (user_role(user), is_campaign_admin(user)) == ("supervisor", False)
+    assert can_take_over(user, campaign) and not can_take_over(user, other_campaign)
+    with pytest.raises(CommandError, match="A supervisor needs at least one --campaign"):
+        call_command("add_user", "dee", "--role", "supervisor", "--password-env", "NEW_PASSWORD")
 
 
 @pytest.mark.parametrize(

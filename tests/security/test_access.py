@@ -48,6 +48,18 @@ PRODUCTION_ENV = {
     "PUBLIC_BASE_URL": "https://support.example.com",
 }
 
+# Every action of the desktop's conversation header (agent_desktop.views.contact_action).
+WORKFLOW_ACTIONS = [
+    "claim",
+    "release",
+    "close",
+    "transfer",
+    "reopen",
+    "pending",
+    "snooze",
+    "take-over",
+]
+
 
 def manage(*args, env):
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
@@ -185,10 +197,7 @@ def post_urls(connected_page, contact, message):
         f"/campaigns/entry-points/{ep}/deliveries/{delivery_id}/",
         f"/desktop/contacts/{contact.pk}/reply/",
         f"/desktop/contacts/{contact.pk}/refresh-profile/",
-        *[
-            f"/desktop/contacts/{contact.pk}/{a}/"
-            for a in ("claim", "release", "transfer", "close")
-        ],
+        *[f"/desktop/contacts/{contact.pk}/{a}/" for a in WORKFLOW_ACTIONS],
         "/sandbox/simulator/",
         f"/sandbox/simulator/{ep}/6500000000000001/",
         "/admin/campaigns/campaign/add/",
@@ -301,11 +310,7 @@ def test_an_agent_gets_404_on_another_campaigns_contacts_everywhere(
             continue
         pk = their_message.pk if "messages/" in route else theirs.pk
         kwargs = {"pk": pk}
-        actions = (
-            ["claim", "release", "close", "transfer", "anything"]
-            if "<slug:action>" in route
-            else [None]
-        )
+        actions = [*WORKFLOW_ACTIONS, "anything"] if "<slug:action>" in route else [None]
         for action in actions:
             url = reverse(name, kwargs={**kwargs, **({"action": action} if action else {})})
             for method in ("get", "post"):

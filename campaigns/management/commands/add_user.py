@@ -13,19 +13,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from campaigns.models import Campaign
-from campaigns.roles import ADMIN_GROUP
+from campaigns.roles import ADMIN_GROUP, SUPERVISOR_GROUP
 
 
 class Command(BaseCommand):
     help = (
         "Create a user who can log in. --role admin: builds campaigns and connects pages; "
-        "--role agent: answers the contacts of the campaigns named with --campaign. The password "
-        "is asked for, or read from the environment variable named by --password-env."
+        "--role agent: answers the contacts of the campaigns named with --campaign; --role "
+        "supervisor: an agent who may also take conversations over in those campaigns. The "
+        "password is asked for, or read from the environment variable named by --password-env."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--role", choices=["admin", "agent"], required=True)
+        parser.add_argument("--role", choices=["admin", "supervisor", "agent"], required=True)
         parser.add_argument(
             "--campaign",
             action="append",
@@ -46,8 +47,9 @@ class Command(BaseCommand):
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} exists already.")
         campaigns = self._campaigns(campaign)
-        if role == "agent" and not campaigns:
-            raise CommandError("An agent needs at least one --campaign to answer for.")
+        if role != "admin" and not campaigns:
+            article = "An" if role == "agent" else "A"
+            raise CommandError(f"{article} {role} needs at least one --campaign to answer for.")
         user = User(
             username=username,
             email=options["email"],
@@ -64,6 +66,8 @@ class Command(BaseCommand):
             user.save()
             if role == "admin":
                 user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
+            elif role == "supervisor":
+                user.groups.add(Group.objects.get_or_create(name=SUPERVISOR_GROUP)[0])
             for each in campaigns:
                 each.agents.add(user)
         where = ", ".join(c.name for c in campaigns)

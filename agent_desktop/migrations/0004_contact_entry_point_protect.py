@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agent_desktop', '0002_message_upload'),
+        ('agent_desktop', '0003_contact_workflow_statuses_and_activities'),
         ('campaigns', '0004_entrypoint_archived'),
     ]
 
