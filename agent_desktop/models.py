@@ -21,8 +21,11 @@ class Contact(models.Model):
         SNOOZED = "snoozed", "Snoozed"
         CLOSED = "closed", "Closed"
 
+    # PROTECT: deleting an entry point must never erase its conversations by cascade; an entry
+    # point is archived, and only the explicit erase (which deletes its contacts first) removes
+    # them (campaigns.services.entry_point_erase_conversations).
     entry_point = models.ForeignKey(
-        "campaigns.EntryPoint", on_delete=models.CASCADE, related_name="contacts"
+        "campaigns.EntryPoint", on_delete=models.PROTECT, related_name="contacts"
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.MESSENGER)
     external_id = models.CharField(

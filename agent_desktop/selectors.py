@@ -17,10 +17,13 @@ FILTERS = {
 
 
 def contacts_visible_to(user):
-    """Admins see every contact; agents only those of the campaigns they belong to."""
+    """Admins see every contact; agents only those of the campaigns they belong to, and not
+    those of archived entry points (kept for admins to read)."""
     contacts = Contact.objects.all()
     if not is_campaign_admin(user):
-        contacts = contacts.filter(entry_point__campaign__in=user.campaigns.all())
+        contacts = contacts.filter(
+            entry_point__campaign__in=user.campaigns.all(), entry_point__is_archived=False
+        )
     return contacts
 
 
@@ -124,6 +127,14 @@ def conversation_fingerprint(contact):
     )
 
 
+def conversation_counts(entry_point):
+    """(contacts, messages) of an entry point's conversations."""
+    return (
+        Contact.objects.filter(entry_point=entry_point).count(),
+        Message.objects.filter(contact__entry_point=entry_point).count(),
+    )
+
+
 def campaign_agents(contact):
     """Who a contact can be transferred to: the agents of its campaign."""
     return contact.entry_point.campaign.agents.filter(is_active=True).order_by("username")
@@ -170,7 +181,7 @@ def entry_points_needing_attention(user):
     from campaigns.models import EntryPoint, FacebookPage
 
     entry_points = EntryPoint.objects.filter(
-        facebook_page__token_status=FacebookPage.TokenStatus.INVALID
+        facebook_page__token_status=FacebookPage.TokenStatus.INVALID, is_archived=False
     )
     if not is_campaign_admin(user):
         entry_points = entry_points.filter(campaign__in=user.campaigns.all())

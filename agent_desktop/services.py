@@ -365,6 +365,10 @@ def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=
     """
     from agent_desktop.channels import max_text_length
 
+    if contact.entry_point.is_archived:
+        raise ActionRefused(
+            "This conversation's entry point is archived: it is kept to read, not to answer."
+        )
     if not can_reply:
         raise ActionRefused(refusal or "This customer can't be answered on this channel now.")
     parts = split_text(text or "", max_text_length(contact))
@@ -431,3 +435,28 @@ def _queue_outgoing(contact, agent, now, *, text="", upload=None, attachments=()
         sent_by=agent,
         sent_at=now,
     )
+
+
+# --- Erasing ---------------------------------------------------------------------------------
+def conversations_erase(*, entry_point):
+    """Delete an entry point's contacts and their messages (in the caller's transaction) and,
+    once committed, the files kept for them: profile pictures and agents' uploads. Returns
+    (contacts, messages). Only campaigns.services.entry_point_erase_conversations calls it."""
+    contacts = Contact.objects.filter(entry_point=entry_point)
+    messages = Message.objects.filter(contact__entry_point=entry_point)
+    kept = [
+        (Contact.profile_pic.field.storage, name)
+        for name in contacts.exclude(profile_pic="").values_list("profile_pic", flat=True)
+    ] + [
+        (Message.upload.field.storage, name)
+        for name in messages.exclude(upload="").values_list("upload", flat=True)
+    ]
+    _, erased_messages = messages.delete()
+    _, erased_contacts = contacts.delete()
+    transaction.on_commit(lambda: _delete_files(kept))
+    return erased_contacts.get(Contact._meta.label, 0), erased_messages.get(Message._meta.label, 0)
+
+
+def _delete_files(kept):
+    for storage, name in kept:
+        storage.delete(name)

@@ -30,8 +30,8 @@ class FacebookPageInline(admin.StackedInline):
 
 @admin.register(EntryPoint)
 class EntryPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "campaign", "created_at"]
-    list_filter = ["kind", "campaign"]
+    list_display = ["name", "kind", "campaign", "is_archived", "created_at"]
+    list_filter = ["kind", "is_archived", "campaign"]
     search_fields = ["name", "facebook_page__page_name", "facebook_page__page_id"]
     inlines = [FacebookPageInline]
 

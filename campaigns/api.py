@@ -1,9 +1,17 @@
 """REST API for campaigns and entry points (contract in shared/DESIGN.md)."""
 
+from dataclasses import asdict
+
 from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -86,6 +94,9 @@ class EntryPointSerializer(serializers.ModelSerializer):
     last_event_at = serializers.DateTimeField(source="facebook_page.last_event_at", read_only=True)
     token_status = serializers.CharField(source="facebook_page.token_status", read_only=True)
     last_error = serializers.CharField(source="facebook_page.last_error", read_only=True)
+    is_archived = serializers.BooleanField(
+        read_only=True, help_text="Archived by DELETE: no webhook; conversations kept."
+    )
 
     class Meta:
         model = EntryPoint
@@ -107,9 +118,11 @@ class EntryPointSerializer(serializers.ModelSerializer):
             "last_event_at",
             "token_status",
             "last_error",
+            "is_archived",
+            "archived_at",
             "created_at",
         ]
-        read_only_fields = ["kind", "created_at"]
+        read_only_fields = ["kind", "created_at", "archived_at"]
 
     def get_webhook_url(self, entry_point) -> str:
         return services.webhook_url(entry_point.facebook_page, self.context.get("request"))
@@ -186,13 +199,51 @@ class HealthSerializer(serializers.Serializer):
     checks = HealthCheckSerializer(many=True)
 
 
+class ConversationsSizeSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    deliveries = serializers.IntegerField(help_text="Webhook posts kept raw (they hold messages)")
+
+
+class ErasePreviewSerializer(ConversationsSizeSerializer):
+    detail = serializers.CharField(help_text="What erasing deletes, in words")
+
+
+class EraseRequestSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: erase, for good, what GET on this URL lists. Without it nothing is "
+        "erased and the answer (400) says what would be.",
+    )
+
+
+ARCHIVED = OpenApiResponse(description="The entry point is archived: read-only.")
+
+
 @method_decorator(
     # Error reports must not show the secrets (the request's data, every frame's variables).
     [sensitive_post_parameters("app_secret", "page_access_token"), sensitive_variables()],
     name="dispatch",
 )
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("campaign", int, description="Only this campaign's entry points"),
+            OpenApiParameter("is_archived", bool, description="Only archived ones, or none"),
+        ]
+    ),
+    partial_update=extend_schema(responses={200: EntryPointSerializer, 409: ARCHIVED}),
+    destroy=extend_schema(
+        description="Archive the entry point (it is never deleted): `is_archived` becomes "
+        "true, its webhook answers 404, it leaves the builder, and its conversations are kept "
+        "for admins to read. Erasing them is `POST /api/entry-points/{id}/erase/`.",
+        responses={204: None},
+    ),
+)
 class EntryPointViewSet(viewsets.ModelViewSet):
-    """Facebook Page entry points (admins only). Secrets are accepted, never returned."""
+    """Facebook Page entry points (admins only). Secrets are accepted, never returned. DELETE
+    archives; erasing an archived entry point's conversations is a separate action (erase)."""
 
     serializer_class = EntryPointSerializer
     permission_classes = [permissions.IsAuthenticated, IsCampaignAdmin]
@@ -203,7 +254,50 @@ class EntryPointViewSet(viewsets.ModelViewSet):
         campaign = id_param(self.request.query_params.get("campaign"))
         if campaign is not None:
             queryset = queryset.filter(campaign_id=campaign)
+        archived = self.request.query_params.get("is_archived", "").lower()
+        if archived in {"true", "false"}:
+            queryset = queryset.filter(is_archived=archived == "true")
         return queryset
+
+    def update(self, request, *args, **kwargs):
+        if self.get_object().is_archived:
+            return _archived_conflict()
+        return super().update(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        services.entry_point_archive(entry_point=instance)
+
+    @extend_schema(methods=["GET"], responses=ErasePreviewSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=EraseRequestSerializer,
+        responses={
+            200: ConversationsSizeSerializer,
+            400: OpenApiResponse(
+                ErasePreviewSerializer, description="Not confirmed: nothing was erased."
+            ),
+            409: OpenApiResponse(description="Not archived: DELETE the entry point first."),
+        },
+    )
+    @action(detail=True, methods=["get", "post"])
+    def erase(self, request, pk=None):
+        """Erase an archived entry point's conversations for good: its contacts, their messages
+        and kept files, and its stored webhook posts. GET says what that would delete; POST
+        with confirm=true does it and answers what was erased."""
+        entry_point = self.get_object()
+        if request.method == "GET":
+            return Response(_erase_preview(entry_point))
+        if not entry_point.is_archived:
+            return Response(
+                {"detail": "Archive the entry point first (DELETE), then erase."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        asked = EraseRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        if not asked.validated_data["confirm"]:
+            return Response(_erase_preview(entry_point), status=status.HTTP_400_BAD_REQUEST)
+        erased = services.entry_point_erase_conversations(entry_point=entry_point)
+        return Response(ConversationsSizeSerializer(asdict(erased)).data)
 
     @extend_schema(
         request=GetWebhookRequestSerializer,
@@ -212,7 +306,9 @@ class EntryPointViewSet(viewsets.ModelViewSet):
                 "GetWebhookResponse",
                 {"webhook_url": serializers.CharField(), "verify_token": serializers.CharField()},
             ),
-            409: OpenApiResponse(description="The page has a webhook; send rotate=true."),
+            409: OpenApiResponse(
+                description="The page has a webhook (send rotate=true), or is archived."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -225,7 +321,7 @@ class EntryPointViewSet(viewsets.ModelViewSet):
             services.facebook_page_generate_webhook(
                 page=page, rotate=asked.validated_data["rotate"]
             )
-        except services.WebhookAlreadyExists as exc:
+        except (services.WebhookAlreadyExists, services.EntryPointArchived) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(
             {
@@ -240,3 +336,14 @@ class EntryPointViewSet(viewsets.ModelViewSet):
         """Setup health: token, app secret, permissions, webhook verified, page subscribed, last
         event and last error; each ok / warn / error / unknown, with what to do."""
         return Response(HealthSerializer(check_page(self.get_object().facebook_page)).data)
+
+
+def _erase_preview(entry_point):
+    size = services.entry_point_conversations_size(entry_point)
+    then = "POST confirm=true to erase" if entry_point.is_archived else "Archive it first (DELETE)"
+    detail = f"Erasing deletes {size} of “{entry_point.name}”, for good. {then}."
+    return ErasePreviewSerializer({**asdict(size), "detail": detail}).data
+
+
+def _archived_conflict():
+    return Response({"detail": services.ARCHIVED_READ_ONLY}, status=status.HTTP_409_CONFLICT)

@@ -41,6 +41,10 @@ class EntryPoint(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.FACEBOOK_PAGE)
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived instead of deleted: its webhook is gone and it leaves the builder's lists, but its
+    # conversations stay (campaigns.services.entry_point_archive).
+    is_archived = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "pk"]

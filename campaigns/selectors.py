@@ -6,7 +6,9 @@ from campaigns.roles import is_campaign_admin
 
 def campaign_list():
     return Campaign.objects.annotate(
-        entry_point_count=Count("entry_points", distinct=True),
+        entry_point_count=Count(
+            "entry_points", filter=Q(entry_points__is_archived=False), distinct=True
+        ),
         agent_count=Count("agents", distinct=True),
     )
 
@@ -19,7 +21,12 @@ def campaigns_for_user(user):
 
 
 def entry_points_of(campaign):
-    return campaign.entry_points.select_related("facebook_page")
+    """The campaign's entry points in use (archived ones are listed apart)."""
+    return campaign.entry_points.filter(is_archived=False).select_related("facebook_page")
+
+
+def archived_entry_points_of(campaign):
+    return campaign.entry_points.filter(is_archived=True).order_by("-archived_at", "pk")
 
 
 def facebook_page_by_webhook_key(key):

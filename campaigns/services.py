@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from agent_desktop import selectors as desktop_selectors
+from agent_desktop import services as desktop
 from campaigns.models import Campaign, EntryPoint, FacebookPage
 from campaigns.secrets import SecretUnreadable, reencrypt
-from messenger import graph
+from messenger import delivery_log, graph
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +152,93 @@ def _explain_credential_error(exc: graph.GraphError) -> CredentialCheck:
     return CredentialCheck(False, f"Facebook refused the credentials: {exc}.")
 
 
+# --- Archive and erase ------------------------------------------------------------------------
+class EntryPointArchived(Exception):
+    """The entry point is archived: kept to read, no longer to change or connect."""
+
+
+ARCHIVED_READ_ONLY = "This entry point is archived: it can be read and erased, not changed."
+
+
+class EntryPointNotArchived(Exception):
+    """Its conversations can be erased only once the entry point is archived."""
+
+
+@dataclass(frozen=True)
+class ConversationsSize:
+    """What an entry point's conversations hold: what archiving keeps and erasing deletes."""
+
+    contacts: int
+    messages: int
+    deliveries: int  # webhook posts kept raw: they hold the customers' messages too
+
+    @property
+    def conversations(self):
+        """ "1 contact and 2 messages"."""
+        return f"{_count(self.contacts, 'contact')} and {_count(self.messages, 'message')}"
+
+    def __str__(self):
+        """ "1 contact, 2 messages and 1 webhook delivery"."""
+        return (
+            f"{_count(self.contacts, 'contact')}, {_count(self.messages, 'message')} and "
+            f"{_count(self.deliveries, 'webhook delivery', 'webhook deliveries')}"
+        )
+
+
+def _count(n, one, many=None):
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+@transaction.atomic
+def entry_point_archive(*, entry_point: EntryPoint) -> EntryPoint:
+    """Archive an entry point instead of deleting it. Its Webhook URL and verify token are
+    dropped (Facebook's posts and handshakes get 404; a delivery stored before and still
+    waiting is ignored), it leaves the builder's lists and the agents' desktop, and its
+    conversations stay, for admins to read. Its page may be connected again elsewhere.
+    Idempotent."""
+    if entry_point.is_archived:
+        return entry_point
+    entry_point.is_archived = True
+    entry_point.archived_at = timezone.now()
+    entry_point.save(update_fields=["is_archived", "archived_at"])
+    page = entry_point.facebook_page
+    page.webhook_key, page.verify_token, page.webhook_verified_at = None, "", None
+    # Saving drops this process's cache of webhook pages; others see it within its 10 s, and
+    # what they store meanwhile is ignored by the workers.
+    page.save(update_fields=["webhook_key", "verify_token", "webhook_verified_at"])
+    logger.info("entry point archived entry_point=%s", entry_point.pk)
+    return entry_point
+
+
+def entry_point_conversations_size(entry_point: EntryPoint) -> ConversationsSize:
+    contacts, messages = desktop_selectors.conversation_counts(entry_point)
+    return ConversationsSize(contacts, messages, delivery_log.count(entry_point.facebook_page))
+
+
+@transaction.atomic
+def entry_point_erase_conversations(*, entry_point: EntryPoint) -> ConversationsSize:
+    """Delete an archived entry point's contacts, messages, kept files and stored webhook
+    posts, for good; the entry point itself stays archived. Returns what was erased. The
+    only way its contacts are deleted: the database refuses the cascade (PROTECT)."""
+    if not entry_point.is_archived:
+        raise EntryPointNotArchived(
+            "Archive the entry point first: its conversations can be erased only once its "
+            "webhook is off."
+        )
+    contacts, messages = desktop.conversations_erase(entry_point=entry_point)
+    erased = ConversationsSize(contacts, messages, delivery_log.erase(entry_point.facebook_page))
+    logger.info("conversations erased entry_point=%s: %s", entry_point.pk, erased)
+    return erased
+
+
 # --- Webhook --------------------------------------------------------------------------------
 class WebhookAlreadyExists(Exception):
     """Get Webhook on a page that has one: rotating breaks the current connection, so ask."""
 
 
 def facebook_page_generate_webhook(*, page: FacebookPage, rotate: bool = False) -> FacebookPage:
+    if page.entry_point.is_archived:  # a webhook would bring the archived page back to life
+        raise EntryPointArchived(ARCHIVED_READ_ONLY)
     if page.has_webhook and not rotate:
         raise WebhookAlreadyExists(
             "This page already has a webhook. Rotating it makes a new URL and verify token; "

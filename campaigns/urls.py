@@ -15,6 +15,8 @@ urlpatterns = [
     ),
     path("entry-points/<int:pk>/", views.EntryPointPanelView.as_view(), name="entry_point"),
     path("entry-points/<int:pk>/webhook/", views.WebhookGenerateView.as_view(), name="webhook"),
+    path("entry-points/<int:pk>/archive/", views.EntryPointArchiveView.as_view(), name="archive"),
+    path("entry-points/<int:pk>/erase/", views.EntryPointEraseView.as_view(), name="erase"),
     path("entry-points/<int:pk>/deliveries/", views.DeliveryLogView.as_view(), name="deliveries"),
     path("entry-points/<int:pk>/health/", views.HealthView.as_view(), name="health"),
     path(

@@ -93,6 +93,7 @@ def _render_campaign_detail(request, campaign, entry_point_form=None):
         {
             "campaign": campaign,
             "entry_points": selectors.entry_points_of(campaign),
+            "archived_entry_points": selectors.archived_entry_points_of(campaign),
             "agents": campaign.agents.order_by("username"),
             "entry_point_form": entry_point_form or EntryPointForm(),
         },
@@ -148,8 +149,13 @@ def _panel_context(request, entry_point, **extra):
     }
 
 
-def _entry_point_or_404(pk):
-    return get_object_or_404(EntryPoint.objects.select_related("campaign", "facebook_page"), pk=pk)
+def _entry_point_or_404(pk, *, archived=None):
+    """The entry point; with `archived` given, only when it is (True) or is not (False): an
+    archived one is only read and erased, a live one is never erased."""
+    entry_points = EntryPoint.objects.select_related("campaign", "facebook_page")
+    if archived is not None:
+        entry_points = entry_points.filter(is_archived=archived)
+    return get_object_or_404(entry_points, pk=pk)
 
 
 # Error reports (mailed to ADMINS, or sent to an error tracker) show the request's POST data and
@@ -166,6 +172,16 @@ class EntryPointPanelView(AdminOnlyMixin, View):
 
     def get(self, request, pk):
         entry_point = _entry_point_or_404(pk)
+        if entry_point.is_archived:
+            return render(
+                request,
+                "campaigns/entry_point_archived.html",
+                {
+                    "entry_point": entry_point,
+                    "campaign": entry_point.campaign,
+                    "size": services.entry_point_conversations_size(entry_point),
+                },
+            )
         form = MessengerCredentialsForm(page=entry_point.facebook_page)
         return render(
             request,
@@ -174,7 +190,7 @@ class EntryPointPanelView(AdminOnlyMixin, View):
         )
 
     def post(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         page = entry_point.facebook_page
         form = MessengerCredentialsForm(request.POST, page=page)
         if not form.is_valid():
@@ -193,11 +209,66 @@ class EntryPointPanelView(AdminOnlyMixin, View):
         return render(request, "campaigns/entry_point_panel.html", context, status=400)
 
 
+class EntryPointArchiveView(AdminOnlyMixin, View):
+    """Archive, after a confirmation saying what stops and what is kept."""
+
+    def get(self, request, pk):
+        entry_point = _entry_point_or_404(pk, archived=False)
+        return render(
+            request,
+            "campaigns/entry_point_archive_confirm.html",
+            {
+                "entry_point": entry_point,
+                "campaign": entry_point.campaign,
+                "size": services.entry_point_conversations_size(entry_point),
+            },
+        )
+
+    def post(self, request, pk):
+        entry_point = _entry_point_or_404(pk, archived=False)
+        services.entry_point_archive(entry_point=entry_point)
+        size = services.entry_point_conversations_size(entry_point)
+        messages.success(
+            request,
+            f"“{entry_point.name}” archived. Its webhook is off; its {size.conversations} are "
+            "kept (listed under Archived).",
+        )
+        return redirect(entry_point.campaign)
+
+
+class EntryPointEraseView(AdminOnlyMixin, View):
+    """Erase an archived entry point's conversations, once a box saying what is lost is ticked."""
+
+    def get(self, request, pk):
+        return self._confirm(request, _entry_point_or_404(pk, archived=True))
+
+    def post(self, request, pk):
+        entry_point = _entry_point_or_404(pk, archived=True)
+        if request.POST.get("confirm") != "on":
+            return self._confirm(request, entry_point, unticked=True)
+        erased = services.entry_point_erase_conversations(entry_point=entry_point)
+        messages.success(request, f"Erased {erased}.")
+        return redirect(entry_point)
+
+    def _confirm(self, request, entry_point, unticked=False):
+        return render(
+            request,
+            "campaigns/entry_point_erase_confirm.html",
+            {
+                "entry_point": entry_point,
+                "campaign": entry_point.campaign,
+                "size": services.entry_point_conversations_size(entry_point),
+                "unticked": unticked,
+            },
+            status=400 if unticked else 200,
+        )
+
+
 class WebhookGenerateView(AdminOnlyMixin, View):
     """Get Webhook. On a page that has one, GET asks for confirmation and POST rotate=1 rotates."""
 
     def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         if not entry_point.facebook_page.has_webhook:
             return redirect(entry_point)
         return render(
@@ -205,7 +276,7 @@ class WebhookGenerateView(AdminOnlyMixin, View):
         )
 
     def post(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         page = entry_point.facebook_page
         try:
             services.facebook_page_generate_webhook(
@@ -224,7 +295,7 @@ class WebhookStatusView(AdminOnlyMixin, View):
     """The webhook card alone, polled by htmx until Facebook's handshake arrives."""
 
     def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         return render(
             request, "campaigns/partials/_webhook_card.html", _panel_context(request, entry_point)
         )
@@ -283,7 +354,7 @@ class HealthView(AdminOnlyMixin, View):
     """The setup health card and checklist; loaded after the panel, as it asks Facebook."""
 
     def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         page = entry_point.facebook_page
         health = setup_health.check_page(page)
         return render(
@@ -294,7 +365,7 @@ class HealthView(AdminOnlyMixin, View):
 
     def post(self, request, pk):
         """Connect automatically: set the app's webhook and subscribe the page (steps 8-9)."""
-        entry_point = _entry_point_or_404(pk)
+        entry_point = _entry_point_or_404(pk, archived=False)
         page = entry_point.facebook_page
         steps = setup_health.connect_automatically(page, services.webhook_url(page, request))
         page.refresh_from_db()

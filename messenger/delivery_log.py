@@ -21,17 +21,30 @@ def deliveries_of(facebook_page, *, status=""):
     return deliveries.order_by("-received_at", "-pk")
 
 
+def count(facebook_page):
+    return WebhookDelivery.objects.filter(facebook_page=facebook_page).count()
+
+
+def erase(facebook_page):
+    """Delete the page's stored webhook posts (their raw bodies hold the customers' messages).
+    Returns how many."""
+    erased, _ = WebhookDelivery.objects.filter(facebook_page=facebook_page).delete()
+    return erased
+
+
 def describe(delivery):
     """The delivery's parsed events (each as label/value pairs) and its body, pretty-printed.
 
-    Bodies hold customer data but never our secrets: the signature is checked, not stored."""
+    Bodies hold customer data but never our secrets: the signature is checked, not stored.
+    The body is shown as it came, code points no page can hold written as their JSON escapes;
+    the events as they were processed, with those code points replaced."""
     try:
         body = json.loads(delivery.body)
     except (ValueError, RecursionError):
         return {"events": [], "pretty_body": delivery.body, "parse_error": "not JSON"}
-    pretty = json.dumps(body, indent=2, ensure_ascii=False)
+    pretty = ev.UNSAFE_CODE_POINTS.sub(_json_escape, json.dumps(body, indent=2, ensure_ascii=False))
     try:
-        parsed = ev.parse_body(body)
+        parsed = ev.parse_body(ev.storable(body))
     except ev.PayloadError as exc:
         return {"events": [], "pretty_body": pretty, "parse_error": str(exc)}
     return {
@@ -43,6 +56,12 @@ def describe(delivery):
 
 def replay(delivery):
     services.retry_delivery(delivery)
+
+
+def _json_escape(match):
+    """`\\ud800` for a lone surrogate, a pair of escapes for a code point past U+FFFF."""
+    units = match.group().encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
 
 
 def _event_rows(event):

@@ -5,6 +5,8 @@ a Messenger page body at all; inside a page body, items it can't use become `Ign
 the reason, so one odd item never costs the others.
 """
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,6 +15,40 @@ HANDOVER_KEYS = ("pass_thread_control", "take_thread_control", "request_thread_c
 
 class PayloadError(Exception):
     """The body is not a Messenger page webhook body."""
+
+
+# Code points a valid JSON body can carry (as \u escapes) that no database or page can hold:
+# lone surrogates (UTF-8 can't encode them, so SQLite, PostgreSQL and the response to the
+# browser all fail on them) and the noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF and their
+# copies in every plane). NUL (PostgreSQL's text and jsonb refuse it) is dropped instead.
+UNSAFE_CODE_POINTS = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+
+def load_body(text):
+    """A stored webhook body decoded, with every string made safe to store and show (see
+    `storable`). Every reader of a body goes through it: the workers' batches and single
+    retries (messenger.services) and the delivery log."""
+    value = json.loads(text)
+    if text.isascii() and "\\u" not in text:
+        return value  # no escapes, no raw non-ASCII: nothing to replace (most of Facebook's)
+    return storable(value)
+
+
+def storable(value):
+    """`value` with NUL taken out of every string (keys too) and the other unsafe code points
+    replaced by U+FFFD: the customer's text is kept, with the replacement character where
+    theirs could not be."""
+    if isinstance(value, str):
+        return UNSAFE_CODE_POINTS.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

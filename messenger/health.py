@@ -577,9 +577,11 @@ def check_all_tokens() -> dict:
 
 
 def pages_with_credentials():
-    """Facebook Pages whose token can be checked (App ID and both secrets saved)."""
+    """Facebook Pages whose token can be checked (App ID and both secrets saved), but not of
+    archived entry points."""
     return (
-        FacebookPage.objects.exclude(app_id="")
+        FacebookPage.objects.filter(entry_point__is_archived=False)
+        .exclude(app_id="")
         .exclude(app_secret_ciphertext="")
         .exclude(page_access_token_ciphertext="")
         .order_by("pk")

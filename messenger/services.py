@@ -3,7 +3,6 @@ fetch customers' profiles. Every step is idempotent, so a retry or a replay chan
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
 # after this long.
 PROFILE_ASK_AGAIN_AFTER = timedelta(minutes=2)
 LAST_EVENT_PRECISION = timedelta(minutes=1)
+ENTRY_POINT_ARCHIVED = "the entry point is archived"
 
 
 # --- Receiving -------------------------------------------------------------------------------
@@ -254,8 +254,11 @@ def _apply_deliveries(deliveries):
     their effects do not depend on the messages stored with them."""
     outcomes, routed = [], []
     for delivery in deliveries:
+        if delivery.facebook_page.entry_point.is_archived:  # stored just before it was archived
+            outcomes.append((delivery, WebhookDelivery.Status.IGNORED, [], ENTRY_POINT_ARCHIVED))
+            continue
         try:
-            parsed = ev.parse_body(_without_nul(json.loads(delivery.body)))
+            parsed = ev.parse_body(ev.load_body(delivery.body))
         except (ValueError, RecursionError, ev.PayloadError) as exc:
             outcomes.append(
                 (delivery, WebhookDelivery.Status.IGNORED, [], f"not a Messenger body: {exc}")
@@ -329,25 +332,14 @@ def _contacts_for(routed):
     return contacts
 
 
-def _without_nul(value):
-    """The body with U+0000 taken out of every string: PostgreSQL's text and jsonb can't hold
-    it, and one such character must not make a delivery fail for good."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
-
-
 def record_processing_failure(delivery_id: int, error: Exception) -> bool:
     """Note a failed attempt; returns True when the delivery should be tried again."""
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None:
         return False
     give_up = delivery.attempts >= MAX_PROCESSING_ATTEMPTS
-    reason = f"{type(error).__name__}: {error}"[:2000]
+    # Shown on the delivery log and the entry point: no code point a page can't hold.
+    reason = ev.storable(f"{type(error).__name__}: {error}")[:2000]
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.RECEIVED,
         last_error=reason,
@@ -425,7 +417,8 @@ def _finish(outcomes):
 def _pages_for(receiving_page, events):
     """Route entries by page id. An app's webhook gets the events of every page it serves, so an
     entry may belong to another of our pages of the same app; entries of pages we do not serve
-    are ignored."""
+    are ignored, and so are those of archived entry points (the page may be connected again
+    elsewhere)."""
     page_ids = {e.page_id for e in events if not isinstance(e, ev.IgnoredEvent)}
     pages = {}
     if receiving_page.page_id in page_ids:
@@ -433,7 +426,7 @@ def _pages_for(receiving_page, events):
     others = page_ids - set(pages)
     if others and receiving_page.app_id:
         for page in FacebookPage.objects.select_related("entry_point").filter(
-            app_id=receiving_page.app_id, page_id__in=others
+            app_id=receiving_page.app_id, page_id__in=others, entry_point__is_archived=False
         ):
             pages[page.page_id] = page
     return pages
@@ -629,6 +622,7 @@ def sweep_missing_profiles(limit=500):
             profile_fetched_at=None,
             created_at__lt=timezone.now() - PROFILE_ASK_AGAIN_AFTER,
             entry_point__facebook_page__isnull=False,
+            entry_point__is_archived=False,
         )
         .exclude(entry_point__facebook_page__token_status=FacebookPage.TokenStatus.INVALID)
         .order_by("created_at")
@@ -735,6 +729,7 @@ def _settle_profile(contact, page, outcome):
     if isinstance(outcome, Exception):
         raise outcome
     profile, picture, basic_only = outcome
+    profile = ev.storable(profile)  # names are kept and shown like messages' text
     if basic_only and not page.profile_fields_basic_only:  # remember: ask for the basics
         FacebookPage.objects.filter(pk=page.pk).update(profile_fields_basic_only=True)
         page.profile_fields_basic_only = True

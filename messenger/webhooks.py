@@ -60,6 +60,10 @@ class MessengerWebhookView(View):
             return self._secret_unreadable(key)
         if page is None:
             return self._unknown_key()
+        if "HTTP_TRANSFER_ENCODING" in request.META:
+            # A chunked post: the server hands Django no Content-Length, and Django reads an
+            # empty body. Facebook always sends the length.
+            return _reject(page, 411, "no Content-Length (chunked posts are not read)")
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if not declared.isdigit() or int(declared) > services.MAX_BODY_BYTES:
             return _reject(page, 413, "body larger than 1 MiB")

@@ -155,7 +155,7 @@ def start_web(process_env, request):
         process = Process(f"{request.node.name}-web", args, {**process_env, **(env or {})})
         process.url = f"http://127.0.0.1:{port}"
         started.append(process)
-        wait_until(lambda: _port_open(port), timeout=30, message="the web server")
+        wait_until(lambda: port_open(port), timeout=30, message="the web server")
         return process
 
     yield start
@@ -163,7 +163,7 @@ def start_web(process_env, request):
         process.stop()
 
 
-def _port_open(port):
+def port_open(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -202,7 +202,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(lambda: _port_open(self.port), timeout=10, message="redis-server")
+        wait_until(lambda: port_open(self.port), timeout=10, message="redis-server")
 
     def stop(self):
         if self.process and self.process.poll() is None:

@@ -21,7 +21,7 @@ for inspection: `fake.sent_messages(psid)`.
 The set-up part answers `debug_token` (token validity, scopes and expiry, see `set_token` and
 `expire_token`), keeps the page's `subscribed_apps`, and sets an app's webhook through
 `POST /{app-id}/subscriptions` only after the same verify handshake with the callback URL that
-Facebook makes (a real GET to it).
+Facebook makes (a real GET to it), and only to a URL of our webhook view (`callback_check`).
 """
 
 import ast
@@ -46,6 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
+from messenger.sandbox.callbacks import webhook_callback_problem
 
 GRAPH_VERSION = "v25.0"
 # Graph's error bodies, as recorded in shared/messenger/payloads/70-87 (keyed by code_subcode_what).
@@ -307,11 +308,16 @@ class GraphRequestError(Exception):
 
 
 class FakeGraphAPI:
-    def __init__(self, host="127.0.0.1", port=0, *, public_origin=None):
+    def __init__(self, host="127.0.0.1", port=0, *, public_origin=None, callback_check=None):
         """`public_origin`: where the fake is reachable when a host application serves it
         through `handle()` (e.g. `http://localhost:8000/sandbox/graph`); by default, the
-        address of the server `start()` binds on `host`:`port`."""
+        address of the server `start()` binds on `host`:`port`.
+
+        `callback_check(url)` says why a webhook callback URL must not be called ("" when it
+        may); by default only our webhook view's path is called back, on any origin (the
+        app's own sandbox also checks the origin: messenger.sandbox.callbacks)."""
         self._state = _State()
+        self.callback_check = callback_check or webhook_callback_problem
         self._lock = threading.Lock()
         self._address = (host, port)
         self._public_origin = public_origin.rstrip("/") if public_origin else None
@@ -715,7 +721,10 @@ class FakeGraphAPI:
         if not all(isinstance(params.get(name), str) and params[name] for name in required):
             raise GraphRequestError("100_subscription_params_required")
         fields = _fields(params["fields"])
-        problem = self._verify_callback(params["callback_url"], params["verify_token"])
+        # Never a request to an address the caller chose: only our webhook may be called back.
+        problem = self.callback_check(params["callback_url"]) or self._verify_callback(
+            params["callback_url"], params["verify_token"]
+        )
         if problem:
             raise GraphRequestError("2200_callback_verification_failed", detail=problem)
         subscription = {

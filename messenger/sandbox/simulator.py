@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from messenger.sandbox.callbacks import own_webhook_callback_problem
 from messenger.sandbox.demo import DEMO_PAGE
 from messenger.sandbox.facebook_webhooks import new_mid, now_ms, page_body, post_signed
 from messenger.sandbox.fake_graph import FakeGraphAPI
@@ -27,7 +28,7 @@ def sandbox_graph():
     origin = settings.GRAPH_API_URL.rsplit("/", 1)[0]
     with _lock:
         if _fake is None or _fake.origin != origin:
-            _fake = FakeGraphAPI(public_origin=origin)
+            _fake = FakeGraphAPI(public_origin=origin, callback_check=own_webhook_callback_problem)
             _fake.add_page(**DEMO_PAGE)
             _customers.clear()
         return _fake

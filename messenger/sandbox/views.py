@@ -5,7 +5,7 @@ Mounted only when settings.SANDBOX is on (development and the demo; never in pro
 
 import json
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -20,9 +20,15 @@ from messenger.sandbox.fake_graph import response_headers
 GRAPH_PREFIX = "/sandbox/graph"
 
 
-@csrf_exempt
+@csrf_exempt  # called by the app's Graph client, which has no session and no CSRF token
 def graph_api(request, path):
-    """Facebook's Graph API, as the sandbox's fake answers it."""
+    """Facebook's Graph API, as the sandbox's fake answers it. Like Graph, it answers only
+    valid tokens; unlike Graph, not a page of another site (see `_from_another_site`)."""
+    if _from_another_site(request):
+        return JsonResponse(
+            {"error": {"message": "The sandbox's Graph API answers no other site's page."}},
+            status=403,
+        )
     raw_path = request.get_full_path()[len(GRAPH_PREFIX) :]
     # The header as sent: `request.content_type` drops its parameters, and a multipart body
     # can't be read without its boundary (the Attachment Upload API's `filedata`).
@@ -37,9 +43,21 @@ def graph_api(request, path):
     return response
 
 
+def _from_another_site(request):
+    """A request a browser makes for another site's page (a form or a fetch aimed at the
+    developer's 127.0.0.1): the demo tokens are in the source, so such a page could drive the
+    fake. The app's Graph client sends neither header; the app's own pages (the desktop shows
+    the fake's pictures) are same-origin."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in {"same-origin", "none"}
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.get_host()}"
+
+
 def _pages():
     return (
-        EntryPoint.objects.filter(kind=EntryPoint.Kind.FACEBOOK_PAGE)
+        EntryPoint.objects.filter(kind=EntryPoint.Kind.FACEBOOK_PAGE, is_archived=False)
         .select_related("campaign", "facebook_page")
         .order_by("campaign__name", "name")
     )

@@ -79,12 +79,14 @@ AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def axe_violations(page):
-    """The WCAG A/AA violations axe-core finds in the page as it is now, as readable lines."""
+def axe_violations(page, within=None):
+    """The WCAG A/AA violations axe-core finds in the page as it is now (or within an axe-core
+    context: a CSS selector, or {"include": [...], "exclude": [...]}), as readable lines."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_SOURCE)
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_A_AA
+        "([tags, within]) => axe.run(within || document, {runOnly: {type: 'tag', values: tags}})",
+        [WCAG_A_AA, within],
     )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
@@ -96,11 +98,11 @@ def axe_violations(page):
 def assert_accessible():
     """Fails with axe-core's findings when the page has any WCAG A/AA violation."""
 
-    def check(page, where=""):
+    def check(page, where="", within=None):
         # On a page still loading its stylesheet axe-core cannot read the CSS rules and injects
         # a <style> of its own, which the Content-Security-Policy (rightly) blocks.
         page.wait_for_load_state("load")
-        found = axe_violations(page)
+        found = axe_violations(page, within)
         assert found == [], f"axe-core on {where or page.url}:\n" + "\n".join(found)
 
     return check

@@ -227,7 +227,9 @@ def test_a_failed_handshake_is_error_2200_and_sets_nothing(fake_graph, callback,
 
 def test_an_unreachable_callback_fails_the_handshake_and_sets_nothing(fake_graph):
     with pytest.raises(graph.CallbackVerificationFailed, match="Could not connect") as caught:
-        app_client().subscribe_app_webhook(APP_ID, "http://127.0.0.1:9/hook/", "t", FIELDS)
+        app_client().subscribe_app_webhook(
+            APP_ID, "http://127.0.0.1:9/messenger/webhook/k/", "t", FIELDS
+        )
     assert caught.value.code == 2200
     assert fake_graph.app_subscriptions(APP_ID) == []
 

@@ -267,7 +267,9 @@ def test_subscribing_the_page_without_pages_manage_metadata_fails_plainly(
 def test_connect_automatically_with_an_unreachable_callback_fails_plainly(
     connected_page, fake_graph
 ):
-    (result,) = health.connect_automatically(connected_page, "http://127.0.0.1:9/hook/")
+    (result,) = health.connect_automatically(
+        connected_page, "http://127.0.0.1:9/messenger/webhook/k/"
+    )
     assert not result.ok
     assert "could not verify" in result.detail and "Could not connect" in result.detail
 

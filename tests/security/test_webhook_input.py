@@ -1,20 +1,28 @@
 """Bad input at the webhook: every forged, malformed or oversized post gets its status, stores
 nothing, logs one line without the secret, and never causes a 500 (a fixed list, then
-Hypothesis)."""
+Hypothesis). Signed bodies whose strings hold code points no database or page can take (lone
+surrogates, noncharacters, NUL) are stored, processed and shown on every page."""
 
+import http.client
 import json
+import sys
 from collections import Counter
+from urllib.parse import urlsplit
 
+import pytest
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_desktop.models import Message
+from agent_desktop.models import Contact, Message
 from campaigns import services as builder
+from messenger import events as ev
 from messenger import services
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
 from tests.messenger.conftest import load_payload
+from tests.processes import Process, free_port, port_open, wait_until
 
 SECRET = PAGE["app_secret"]
 SIGNED_EXAMPLE = load_payload("99")
@@ -70,9 +78,26 @@ CASES = [
     ("10 MiB body, signed", TEN_MIB, signed(TEN_MIB), 413),
     ("1 MiB + 40 bytes, signed", JUST_OVER_ONE_MIB, signed(JUST_OVER_ONE_MIB), 413),
     ("10 MiB body, unsigned", TEN_MIB, {}, 413),
+    (
+        "Transfer-Encoding: chunked, signed",
+        BODY,
+        {**signed(BODY), "Transfer-Encoding": "chunked"},
+        411,
+    ),
     ("invalid JSON, signed", b'{"object":', signed(b'{"object":'), 400),
     ("not JSON at all, signed", b"not json", signed(b"not json"), 400),
     ("not UTF-8, signed", "\u00e4".encode("latin-1"), signed("\u00e4".encode("latin-1")), 400),
+    # Raw bytes that are not UTF-8 (JSON's escapes are tested further down).
+    *(
+        (f"{what}, signed", body, signed(body), 400)
+        for what, body in [
+            ("overlong UTF-8 for '/'", b'{"object":"page","x":"\xc0\xaf"}'),
+            ("UTF-8 bytes of a lone surrogate", b'{"object":"page","x":"\xed\xa0\x80"}'),
+            ("byte 0xFF", b'{"object":"page","x":"\xff"}'),
+            ("UTF-8 sequence cut short", b'{"object":"page","x":"\xe2\x82"}'),
+            ("raw NUL byte in a string", b'{"object":"page","x":"\x00"}'),
+        ]
+    ),
     ("deeply nested arrays, signed", NESTED_ARRAYS, signed(NESTED_ARRAYS), 400),
     ("deeply nested objects, signed", NESTED_OBJECTS, signed(NESTED_OBJECTS), 400),
 ]
@@ -142,6 +167,145 @@ def test_nul_characters_in_a_signed_body_are_dropped_not_fatal(client, connected
     assert (message.text, message.mid, message.contact.external_id) == ("ab", "m_nul", "651")
 
 
+# JSON escapes that decode to code points no database or page can take, and what is kept.
+UNSAFE_ESCAPES = {
+    "lone high surrogate": (r"\ud800", "\ufffd"),
+    "lone low surrogate": (r"\udc00", "\ufffd"),
+    "surrogates in the wrong order": (r"\udc00\ud800", "\ufffd\ufffd"),
+    "noncharacter U+FFFE": (r"\ufffe", "\ufffd"),
+    "noncharacter U+FFFF": (r"\uffff", "\ufffd"),
+    "noncharacter U+FDD0": (r"\ufdd0", "\ufffd"),
+    "NUL": (r"\u0000", ""),
+    "a valid surrogate pair": (r"\ud83d\ude00", "\U0001f600"),  # kept: it is an emoji
+}
+PSID = "6510000000000001"
+
+
+def body_with_escapes():
+    """One message per escape (`"text":"lone <escape> surrogate"`, as the probe sent it), and
+    the escapes in a customer id, a mid, a quick reply, an attachment and a postback too.
+    Returns the raw body and the texts to expect."""
+    page_id = PAGE["page_id"]
+    items, expected = [], []
+    for n, (what, (_, kept)) in enumerate(UNSAFE_ESCAPES.items()):
+        items.append(
+            {
+                "sender": {"id": PSID},
+                "recipient": {"id": page_id},
+                "timestamp": 1767225600000 + n,
+                "message": {"mid": f"m_escape_{n}", "text": f"lone @{n}@ surrogate"},
+            }
+        )
+        expected.append((what, f"lone {kept} surrogate"))
+    items.append(
+        {
+            "sender": {"id": PSID[:-1] + "@0@"},
+            "recipient": {"id": page_id},
+            "timestamp": 1767225700000,
+            "message": {
+                "mid": "m_escape_@1@",
+                "quick_reply": {"payload": "@2@"},
+                "attachments": [
+                    {"type": "file", "payload": {"url": "https://x.example/f", "title": "f@3@"}}
+                ],
+            },
+        }
+    )
+    items.append(
+        {
+            "sender": {"id": PSID},
+            "recipient": {"id": page_id},
+            "timestamp": 1767225800000,
+            "postback": {"mid": "m_postback_@4@", "title": "Talk @5@", "payload": "@6@"},
+        }
+    )
+    raw = encode_like_facebook(
+        {"object": "page", "entry": [{"id": page_id, "time": 1, "messaging": items}]}
+    )
+    escapes = [escape for escape, _ in UNSAFE_ESCAPES.values()]
+    for n, escape in enumerate(escapes):
+        raw = raw.replace(f"@{n}@".encode(), escape.encode())
+    return raw, expected
+
+
+@pytest.mark.parametrize("worker", ["batch", "single"])
+def test_unsafe_code_points_in_a_signed_body_are_stored_processed_and_shown(
+    client, admin_user, connected_page, worker, counts
+):
+    """The probe's body (`"text":"lone \ud800 surrogate"`) was stored, failed 5 times, and its
+    delivery page answered 500. Both ways a worker applies a delivery replace such code points
+    with U+FFFD (NUL is dropped), and every page that shows them renders."""
+    body, expected = body_with_escapes()
+    assert rb'"text":"lone \ud800 surrogate"' in body
+    assert post(client, builder.webhook_path(connected_page), body, signed(body)).status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.body == body.decode()  # stored byte for byte
+
+    if worker == "batch":
+        assert services.process_deliveries([delivery.pk]) == []
+    else:
+        services.process_delivery(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == ("processed", "")
+    contact = Contact.objects.get(external_id=PSID)
+    texts = dict(contact.messages.filter(kind="text").values_list("mid", "text"))
+    assert [texts[f"m_escape_{n}"] for n in range(len(expected))] == [t for _, t in expected]
+    odd = Message.objects.get(mid="m_escape_\ufffd")  # the second escape (a low surrogate)
+    assert odd.contact.external_id == PSID[:-1] + "\ufffd"  # the first one (a high surrogate)
+    assert odd.details["quick_reply_payload"] == "\ufffd\ufffd"
+    assert odd.attachments[0]["title"] == "f\ufffd"
+    postback = Message.objects.get(kind="postback")
+    assert (postback.mid, postback.text) == ("m_postback_\ufffd", "Talk \ufffd")
+
+    client.force_login(admin_user)
+    entry_point = connected_page.entry_point_id
+    pages = {
+        "delivery log": reverse("campaigns:deliveries", args=[entry_point]),
+        "delivery detail": reverse("campaigns:delivery", args=[entry_point, delivery.pk]),
+        "desktop conversation": reverse("agent_desktop:contact", args=[contact.pk]),
+        "desktop queue": reverse("agent_desktop:home"),
+        "contacts API": "/api/contacts/",
+        "messages API": f"/api/contacts/{contact.pk}/messages/",
+    }
+    statuses = {name: client.get(url).status_code for name, url in pages.items()}
+    assert statuses == dict.fromkeys(pages, 200)
+    detail = client.get(pages["delivery detail"]).content.decode()
+    assert r"lone \ud800 surrogate" in detail  # the body as it came, escaped where it must be
+    assert r"lone \udc00\ud800 surrogate" in detail and "lone \U0001f600 surrogate" in detail
+    conversation = client.get(pages["desktop conversation"]).content.decode()
+    assert "lone \ufffd surrogate" in conversation
+    api_texts = [m["text"] for m in client.get(pages["messages API"]).json()["results"]]
+    assert "lone \ufffd surrogate" in api_texts
+    counts(
+        f"unsafe code points ({worker})",
+        tried=len(UNSAFE_ESCAPES),
+        stored=WebhookDelivery.objects.count(),
+        replaced=sum("\ufffd" in text for _, text in expected),
+        server_errors=sum(status >= 500 for status in statuses.values()),
+    )
+
+
+def test_a_failure_whose_error_holds_a_lone_surrogate_is_kept_readable(
+    admin_client, connected_page
+):
+    delivery = WebhookDelivery.objects.create(
+        facebook_page=connected_page, body="{}", attempts=services.MAX_PROCESSING_ATTEMPTS
+    )
+    again = services.record_processing_failure(delivery.pk, ValueError("bad \ud800 value"))
+    delivery.refresh_from_db()
+    assert again is False
+    assert (delivery.status, delivery.last_error) == ("failed", "ValueError: bad \ufffd value")
+    entry_point = connected_page.entry_point_id
+    for url in (
+        reverse("campaigns:deliveries", args=[entry_point]),
+        reverse("campaigns:delivery", args=[entry_point, delivery.pk]),
+        reverse("campaigns:entry_point", args=[entry_point]),
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert "ValueError: bad \ufffd value" in response.content.decode(), url
+
+
 def test_a_signed_body_nested_within_jsons_limits_is_stored_and_processed_as_ignored(
     client, connected_page
 ):
@@ -152,13 +316,27 @@ def test_a_signed_body_nested_within_jsons_limits_is_stored_and_processed_as_ign
 
 
 # --- Hypothesis ------------------------------------------------------------------------------
+# Any character, and often one of those no database or page takes (Hypothesis's text leaves
+# surrogates out unless asked).
+awkward_characters = st.one_of(
+    st.characters(),
+    st.characters(categories=["Cs"]),
+    st.sampled_from(["\x00", "\ufffe", "\uffff", "\ufdd0", "\U0010ffff", "\U0001f600"]),
+)
+
+
+def awkward_text(**size):
+    return st.text(alphabet=awkward_characters, **size)
+
+
 bodies = st.one_of(
     st.binary(max_size=400),
     st.text(max_size=200).map(str.encode),
     st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        st.none() | st.booleans() | st.integers() | awkward_text(max_size=20),
         lambda inner: (
-            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            st.lists(inner, max_size=4)
+            | st.dictionaries(awkward_text(max_size=8), inner, max_size=4)
         ),
         max_leaves=20,
     ).map(encode_like_facebook),
@@ -211,7 +389,9 @@ def test_forged_posts_are_all_refused(client, connected_page, counts):
     counts("forged", tried=sum(statuses.values()), rejected=statuses[403], stored=stored)
 
 
-def test_signed_random_bodies_are_stored_only_when_they_are_json(client, connected_page, counts):
+def test_signed_random_bodies_are_stored_only_when_they_are_json_and_all_are_shown(
+    client, admin_user, connected_page, counts
+):
     path = builder.webhook_path(connected_page)
     statuses = Counter()
 
@@ -227,10 +407,141 @@ def test_signed_random_bodies_are_stored_only_when_they_are_json(client, connect
     assert stored == statuses[200]
     assert set(statuses) <= {200, 400}
     assert statuses[200] and statuses[400]  # both kinds of body were posted
+    # What was stored is processed (a worker's batch) and shown: nothing fails, nothing 500s.
+    services.process_deliveries(list(WebhookDelivery.objects.values_list("pk", flat=True)))
+    outcomes = Counter(WebhookDelivery.objects.values_list("status", flat=True))
+    assert set(outcomes) <= {"processed", "ignored"}
+    client.force_login(admin_user)
+    entry_point = connected_page.entry_point_id
+    shown = Counter(
+        client.get(reverse("campaigns:delivery", args=[entry_point, pk])).status_code
+        for pk in WebhookDelivery.objects.values_list("pk", flat=True)
+    )
+    assert client.get(reverse("campaigns:deliveries", args=[entry_point])).status_code == 200
+    assert set(shown) <= {200}
     counts(
         "signed random bodies",
         tried=sum(statuses.values()),
         stored_as_json=stored,
         refused_400=statuses[400],
-        server_errors=sum(n for status, n in statuses.items() if status >= 500),
+        processed_or_ignored=outcomes["processed"] + outcomes["ignored"],
+        failed=outcomes["failed"],
+        pages_shown=shown[200],
+        server_errors=sum(n for status, n in (statuses + shown).items() if status >= 500),
     )
+
+
+def messenger_body(psid, mid, text, payload, title):
+    item = {
+        "sender": {"id": psid},
+        "recipient": {"id": PAGE["page_id"]},
+        "timestamp": 1767225600000,
+        "message": {"mid": mid, "text": text, "quick_reply": {"payload": payload}},
+    }
+    postback = {**item, "postback": {"title": title, "payload": payload}}
+    del postback["message"]
+    body = {"object": "page", "entry": [{"id": PAGE["page_id"], "messaging": [item, postback]}]}
+    return encode_like_facebook(body)
+
+
+def test_signed_messenger_bodies_with_any_code_points_are_processed_and_shown(
+    client, admin_user, connected_page, counts
+):
+    path = builder.webhook_path(connected_page)
+    client.force_login(admin_user)
+    entry_point = connected_page.entry_point_id
+    tried, pages = Counter(), Counter()
+
+    @settings(HYPOTHESIS, max_examples=100)
+    @given(
+        psid=awkward_text(min_size=1, max_size=12),
+        mid=awkward_text(min_size=1, max_size=12),
+        text=awkward_text(max_size=30),
+        payload=awkward_text(max_size=12),
+        title=awkward_text(max_size=12),
+        single=st.booleans(),
+    )
+    def post_and_show(psid, mid, text, payload, title, single):
+        body = messenger_body(psid, mid, text, payload, title)
+        assert post(client, path, body, signed(body)).status_code == 200
+        delivery = WebhookDelivery.objects.latest("pk")
+        if single:  # a retry's path, or a worker's batch
+            services.process_delivery(delivery.pk)
+        else:
+            assert services.process_deliveries([delivery.pk]) == []
+        delivery.refresh_from_db()
+        tried[delivery.status] += 1
+        assert delivery.status in {"processed", "ignored"}, delivery.last_error
+        urls = [reverse("campaigns:delivery", args=[entry_point, delivery.pk])]
+        contact = Contact.objects.filter(external_id=ev.storable(psid)).first()
+        if contact is not None:
+            urls.append(reverse("agent_desktop:contact", args=[contact.pk]))
+            urls.append(f"/api/contacts/{contact.pk}/messages/")
+        for url in urls:
+            status = client.get(url).status_code
+            pages[status] += 1
+            assert status == 200, url
+
+    post_and_show()
+    counts(
+        "signed Messenger bodies with any code points",
+        tried=sum(tried.values()),
+        processed=tried["processed"],
+        ignored=tried["ignored"],
+        failed=tried["failed"],
+        pages_shown=pages[200],
+        server_errors=sum(n for status, n in pages.items() if status >= 500),
+    )
+
+
+# --- A real server: chunked posts ------------------------------------------------------------
+def raw_post(base_url, path, body, headers, *, chunked):
+    """POST with http.client: chunked (no Content-Length) when asked, as Django's test client
+    can't (it always sets Content-Length)."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        if chunked:
+            halves = [body[: len(body) // 2], body[len(body) // 2 :]]
+            connection.request("POST", path, body=iter(halves), headers=headers)
+        else:
+            connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(params=["runserver", "gunicorn"])
+def web_server(request, start_web, process_env):
+    """The app in a real server of its own: Django's development server, or gunicorn."""
+    if request.param == "runserver":
+        return start_web().url
+    port = free_port()
+    process = Process(
+        f"{request.node.name}-gunicorn",
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}"],
+        {**process_env, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+    )
+    request.addfinalizer(process.stop)
+    process.wait_for_output("Booting worker")
+    wait_until(lambda: port_open(port), timeout=30, message="gunicorn")
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_post_is_refused_with_411_not_read_as_empty(connected_page, web_server):
+    """Without Content-Length the server hands Django an empty body: a signed chunked post was
+    refused as if its signature were wrong (403)."""
+    path = builder.webhook_path(connected_page)
+    headers = {"Content-Type": "application/json", **signed(BODY)}
+
+    status, text = raw_post(web_server, path, BODY, headers, chunked=True)
+    assert (status, text) == (411, "Refused: no Content-Length (chunked posts are not read).")
+    empty_status, _ = raw_post(web_server, path, b"", {**signed(b"")}, chunked=True)
+    assert empty_status == 411
+    assert WebhookDelivery.objects.count() == 0
+
+    # The same post with its length is read and stored.
+    assert raw_post(web_server, path, BODY, headers, chunked=False)[0] == 200
+    assert WebhookDelivery.objects.get().body.encode() == BODY
