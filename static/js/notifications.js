@@ -3,8 +3,9 @@
 //
 // Sources call `window.deskNotifications.notify({key, title, body, url})`; `key` dedupes. The
 // built-in source reads the contact list's poll (data-recent-inbound: the agent's own and
-// unassigned open contacts, latest customer message first). A mention source plugs in the
-// same way, e.g. polling /api/notifications/ and calling notify() for each new mention.
+// unassigned open contacts, latest customer message first). The mention source polls
+// /api/notifications/?unread=1 (every few seconds, only while notifications are on) and calls
+// notify() for each mention that arrived after the page was opened.
 (function () {
   const desktop = document.querySelector(".desktop[data-user]");
   const toggle = document.querySelector("[data-notify-toggle]");
@@ -39,8 +40,9 @@
     }
     localStorage.setItem(storageKey, "on");
     const permission = await Notification.requestPermission();
-    status.textContent = permission === "granted" ? "Notifications on: you are told of new customers and messages while this tab is in the background." : "";
+    status.textContent = permission === "granted" ? "Notifications on: you are told of new customers, messages and mentions while this tab is in the background." : "";
     render();
+    readMentions(); // from now on a new mention is told
   });
 
   function notify({ key, title, body, url }) {
@@ -77,9 +79,40 @@
     if (newestSeen === null) newestSeen = 0; // an empty queue: every later message is new
   }
 
+  // Mentions in colleagues' notes: those unread when the page opened are known, later ones new.
+  let mentionsKnown = null;
+  async function readMentions() {
+    if (!enabled()) return;
+    let answer;
+    try {
+      const response = await fetch(toggle.dataset.mentions, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      answer = await response.json();
+    } catch {
+      return; // offline for a moment: the next round asks again
+    }
+    const list = document.getElementById("contact-list");
+    const mentions = Array.isArray(answer) ? answer : answer.results || [];
+    const first = mentionsKnown === null;
+    mentionsKnown = mentionsKnown || new Set();
+    for (const mention of mentions) {
+      if (mentionsKnown.has(mention.id)) continue;
+      mentionsKnown.add(mention.id);
+      if (first) continue;
+      notify({
+        key: `mention:${mention.id}`,
+        title: `${mention.author_name || "A colleague"} mentioned you`,
+        body: `About ${mention.contact_name}: ${mention.note_text}`.slice(0, 180),
+        url: list ? list.dataset.contactUrl.replace("/0/", `/${mention.contact}/`) : undefined,
+      });
+    }
+  }
+
   toggle.hidden = false;
   render();
   readQueue();
+  readMentions();
+  setInterval(readMentions, Number(toggle.dataset.mentionsEvery || 8000));
   document.body.addEventListener("htmx:afterSettle", readQueue); // idempotent: cheap to rerun
   window.deskNotifications = { notify };
 })();

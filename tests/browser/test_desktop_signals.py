@@ -6,10 +6,12 @@ On the real stack: signed webhook posts to the running app, a real Celery worker
 Notification API is replaced by a recorder (the browser's API, not ours)."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact
+from agent_desktop.notes import note_create
 from campaigns.services import webhook_path
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
 from tests.conftest import PAGE, PASSWORD
@@ -163,6 +165,33 @@ def test_without_opting_in_no_notification_is_raised(
     customer_writes(live_server, connected_page, MARIA, "Hello?")
     expect(page.get_by_test_id("contact-row")).to_have_count(1, timeout=10_000)
     assert notifications(page) == []
+
+
+def test_a_mention_in_a_colleagues_note_is_notified_in_the_background(
+    page, live_server, connected_page, agent, campaign
+):
+    colleague = User.objects.create_user("sam", password=PASSWORD, first_name="Sam")
+    campaign.agents.add(colleague)
+    maria = Contact.objects.create(
+        entry_point=connected_page.entry_point, external_id=MARIA, first_name="Maria"
+    )
+    note_create(contact=maria, author=colleague, text=f"@{agent.username} before you open it")
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    page.context.add_init_script(RECORD_NOTIFICATIONS)
+    log_in(page, agent.username)
+    page.goto(reverse("agent_desktop:home"))
+    page.get_by_role("button", name="Notifications").click()
+    expect(page.locator("[data-notify-status]")).to_contain_text("mentions")
+    page.evaluate(TO_BACKGROUND)
+
+    note_create(contact=maria, author=colleague, text=f"@{agent.username} can you take this one?")
+    page.wait_for_function("() => window.__notifications.length === 1", polling=200, timeout=20_000)
+    (told,) = notifications(page)  # the mention from before the page opened is not told again
+    assert told["title"] == "Sam mentioned you"
+    assert told["body"] == f"About Maria: @{agent.username} can you take this one?"
+    assert page.evaluate("window.__sounds") == 1
+    page.evaluate("() => window.__lastNotification.onclick()")
+    expect(page).to_have_url(live_server.url + reverse("agent_desktop:contact", args=[maria.pk]))
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1366, 900)])
