@@ -91,7 +91,7 @@ def test_two_agents_and_a_supervisor_work_the_same_conversation(
     winner_name = contact.assigned_to.first_name
     won, lost = (alex, sam) if winner_name == "Alex" else (sam, alex)
     expect(won.get_by_text("Assigned to you")).to_be_visible()
-    expect(lost.locator("ul.messages")).to_contain_text(
+    expect(lost.get_by_test_id("flash-messages")).to_contain_text(
         f"{winner_name} is already answering this customer."
     )
     expect(lost.get_by_test_id("held-by-other")).to_contain_text(
