@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.conftest import PASSWORD, skip_or_fail
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -106,3 +106,12 @@ def assert_accessible():
         assert found == [], f"axe-core on {where or page.url}:\n" + "\n".join(found)
 
     return check
+
+
+def log_in(page, username, password=PASSWORD):
+    """Log in through the login form, as a person would."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")

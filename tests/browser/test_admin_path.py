@@ -7,16 +7,10 @@ import requests
 from playwright.sync_api import expect
 
 from campaigns.models import FacebookPage
-from tests.conftest import PAGE, PASSWORD
+from tests.browser.conftest import log_in
+from tests.conftest import PAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_an_admin_connects_a_facebook_page_and_facebook_verifies_the_webhook(

@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = (390, 768, 1366)
@@ -28,13 +28,6 @@ def conversation(connected_page):
             contact=contact, direction="in", text=text, mid=f"m_{n}", sent_at=now
         )
     return contact
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 # What these pages add: main. The top bar is base.html's, shared by every page (at 390 px it

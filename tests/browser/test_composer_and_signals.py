@@ -17,6 +17,7 @@ from campaigns.models import FacebookPage
 from campaigns.services import webhook_path
 from messenger.sandbox import simulator
 from messenger.sandbox.facebook_webhooks import new_mid, now_ms, page_body, post_signed
+from tests.browser.conftest import log_in
 from tests.fixtures.files import image_bytes
 from tests.processes import wait_until
 
@@ -45,13 +46,6 @@ def demo(live_server, settings, process_env, start_worker, tmp_path):
     start_worker(beat=False)
     logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
     return dict(zip(logins[::2], logins[1::2], strict=True))
-
-
-def log_in(page, username, password):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def customer_says(admin_page, first_name, text):

@@ -14,6 +14,7 @@ from agent_desktop.models import Contact
 from agent_desktop.notes import note_create
 from campaigns.services import webhook_path
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
+from tests.browser.conftest import log_in
 from tests.conftest import PAGE, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,14 +46,6 @@ TO_FOREGROUND = """() => {
   delete document.visibilityState; delete document.hidden; delete document.hasFocus;
   document.dispatchEvent(new Event("visibilitychange"));
 }"""
-
-
-def log_in(page, username):
-    page.goto(reverse("login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def customer_writes(live_server, connected_page, psid, text):

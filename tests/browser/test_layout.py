@@ -12,20 +12,13 @@ from agent_desktop.models import Contact, Message
 from campaigns.services import webhook_path
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
-from tests.conftest import PAGE, PASSWORD
+from tests.browser.conftest import log_in
+from tests.conftest import PAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1366, 900)}
 LONG_WORD = "https://example.com/orders/" + "x" * 120
-
-
-def log_in(page, username):
-    page.goto(reverse("login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 WIDER_THAN_THE_WINDOW = """() => [...document.querySelectorAll("body *")]

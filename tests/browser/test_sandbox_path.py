@@ -9,6 +9,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from messenger.sandbox import simulator
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,13 +25,6 @@ def demo(live_server, settings, process_env, start_worker, tmp_path):
     start_worker(beat=False)
     logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
     return dict(zip(logins[::2], logins[1::2], strict=True))
-
-
-def log_in(page, username, password):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_the_demo_admin_tries_the_page_and_the_demo_agent_answers(

@@ -11,16 +11,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agent_desktop.models import CannedResponse, Contact, Label, Message, Note
+from tests.browser.conftest import log_in as log_in_with_the_form
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_with_the_form(page, username)
     expect(page.get_by_role("heading", name="Agent desktop", exact=True)).to_be_visible()
 
 

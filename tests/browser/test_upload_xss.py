@@ -10,8 +10,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
-from tests.browser.conftest import _note_violation
-from tests.conftest import PASSWORD
+from tests.browser.conftest import _note_violation, log_in
 from tests.fixtures.files import gif_script_polyglot, image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,13 +29,6 @@ fetch("/api/campaigns/{campaign_id}/", {{
 }});
 document.title = "ran";
 """.encode()
-
-
-def log_in(page, username):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def upload(page, name, declared_type, content):
