@@ -114,7 +114,7 @@
   function go(step) {
     const rows = [...document.querySelectorAll("[data-testid=contact-row]")];
     if (!rows.length) return;
-    const current = rows.findIndex((row) => row.classList.contains("active"));
+    const current = rows.findIndex((row) => new URL(row.href).pathname === window.location.pathname);
     const next = current === -1 ? (step > 0 ? 0 : rows.length - 1) : current + step;
     if (next >= 0 && next < rows.length) window.location.href = rows[next].href;
   }

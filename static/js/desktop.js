@@ -17,6 +17,17 @@
   });
   document.body.addEventListener("htmx:afterSettle", () => { if (stickToBottom) scrollToBottom(); });
 
+  // The list's poll renders rows without knowing which conversation is open: mark it again.
+  function markOpenRow() {
+    for (const row of document.querySelectorAll("[data-testid=contact-row]")) {
+      const open = new URL(row.href).pathname === window.location.pathname;
+      row.classList.toggle("active", open);
+      if (open) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    }
+  }
+  document.body.addEventListener("htmx:afterSettle", markOpenRow);
+
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "reply-text") {
       event.preventDefault();

@@ -160,6 +160,29 @@ def test_without_opting_in_no_notification_is_raised(
     assert notifications(page) == []
 
 
+def test_the_open_conversation_stays_marked_when_the_list_refreshes(
+    page, live_server, connected_page, agent, fake_graph, start_worker
+):
+    fake_graph.add_profile(MARIA, first_name="Maria", last_name="Schmidt")
+    fake_graph.add_profile(JONAS, first_name="Jonas", last_name="Berg")
+    start_worker()
+    customer_writes(live_server, connected_page, MARIA, "Hi! Where is my order?")
+    log_in(page, agent.username)
+    rows = page.get_by_test_id("contact-row")
+    expect(rows).to_have_count(1, timeout=20_000)
+    rows.first.click()
+    expect(page.get_by_test_id("conversation-name")).to_contain_text("Maria")
+
+    customer_writes(live_server, connected_page, JONAS, "Hello there")  # the list is redrawn
+    expect(rows).to_have_count(2, timeout=20_000)
+    expect(rows.filter(has_text="Maria")).to_have_attribute("aria-current", "true")
+    expect(rows.filter(has_text="Jonas")).not_to_have_attribute("aria-current", "true")
+    # "k" moves up from the open conversation (Jonas wrote last: his row is on top).
+    expect(rows.first).to_contain_text("Jonas")
+    page.keyboard.press("k")
+    expect(page.get_by_test_id("conversation-name")).to_contain_text("Jonas")
+
+
 def test_a_mention_in_a_colleagues_note_is_notified_in_the_background(
     page, live_server, connected_page, agent, campaign
 ):
