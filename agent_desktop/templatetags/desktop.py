@@ -107,3 +107,14 @@ def activity_text(activity):
     from agent_desktop.workflow import activity_text as text
 
     return text(activity)
+
+
+@register.simple_tag
+def latest_mention_id(user):
+    """The id of the user's newest notification: the desktop's script tells only later ones."""
+    from agent_desktop.models import Notification
+
+    return (
+        Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )

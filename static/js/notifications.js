@@ -5,7 +5,7 @@
 // built-in source reads the contact list's poll (data-recent-inbound: the agent's own and
 // unassigned open contacts, latest customer message first). The mention source polls
 // /api/notifications/?unread=1 (every few seconds, only while notifications are on) and calls
-// notify() for each mention that arrived after the page was opened.
+// notify() for each mention newer than the newest the page was drawn with.
 (function () {
   const desktop = document.querySelector(".desktop[data-user]");
   const toggle = document.querySelector("[data-notify-toggle]");
@@ -79,8 +79,9 @@
     if (newestSeen === null) newestSeen = 0; // an empty queue: every later message is new
   }
 
-  // Mentions in colleagues' notes: those unread when the page opened are known, later ones new.
-  let mentionsKnown = null;
+  // Mentions in colleagues' notes: the page names the newest one there was when it was drawn;
+  // later ones are new.
+  let mentionsAfter = Number(toggle.dataset.mentionsAfter || 0);
   async function readMentions() {
     if (!enabled()) return;
     let answer;
@@ -93,12 +94,8 @@
     }
     const list = document.getElementById("contact-list");
     const mentions = Array.isArray(answer) ? answer : answer.results || [];
-    const first = mentionsKnown === null;
-    mentionsKnown = mentionsKnown || new Set();
     for (const mention of mentions) {
-      if (mentionsKnown.has(mention.id)) continue;
-      mentionsKnown.add(mention.id);
-      if (first) continue;
+      if (mention.id <= mentionsAfter) continue;
       notify({
         key: `mention:${mention.id}`,
         title: `${mention.author_name || "A colleague"} mentioned you`,
@@ -106,6 +103,8 @@
         url: list ? list.dataset.contactUrl.replace("/0/", `/${mention.contact}/`) : undefined,
       });
     }
+    // Told, or seen while the tab had focus: either way not told again later.
+    mentionsAfter = Math.max(mentionsAfter, ...mentions.map((mention) => mention.id));
   }
 
   toggle.hidden = false;
