@@ -22,7 +22,8 @@ def test_a_task_published_through_the_laid_out_folders_reaches_its_queue(tmp_pat
     app = Celery(broker="filesystem://")
     app.conf.broker_transport_options = filesystem_broker_options(tmp_path / "broker")
     filesystem_broker_options(tmp_path / "broker")  # a second process: the tables are kept
-    with app.connection_for_write() as connection:
+    # The URL named here: Celery would take CELERY_BROKER_URL from the environment instead.
+    with app.connection_for_write("filesystem://") as connection:
         app.send_task("messenger.tasks.sweep_stale_deliveries", connection=connection)
         with connection.SimpleQueue("celery") as queue:
             message = queue.get(timeout=5)
