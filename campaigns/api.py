@@ -48,7 +48,17 @@ class IsCampaignAdminOrReadOnly(IsCampaignAdmin):
 class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
-        fields = ["id", "name", "description", "is_active", "agents", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "is_active",
+            "agents",
+            "auto_assign",
+            "business_hours",
+            "away_message",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
 
