@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from campaigns.business_hours import is_open
+
 
 class Channel(models.TextChoices):
     MESSENGER = "messenger", "Messenger"
@@ -60,6 +62,9 @@ class Contact(models.Model):
     answered_elsewhere = models.BooleanField(default=False)
     # When the customer was last shown that an agent is typing (rate-limits typing_on).
     typing_sent_at = models.DateTimeField(null=True, blank=True)
+    # When this conversation got its away reply (agent_desktop.away_replies): once until it is
+    # closed, which clears it.
+    away_replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,6 +86,13 @@ class Contact(models.Model):
     @property
     def placeholder_name(self):
         return f"{Channel(self.channel).label} user ·{self.external_id[-4:]}"
+
+    @property
+    def outside_business_hours(self):
+        """Whether the customer's latest message came while the campaign was closed. Reads the
+        campaign through the entry point: select them with the contact (no query per row)."""
+        schedule = self.entry_point.campaign.business_hours
+        return self.last_inbound_at is not None and not is_open(schedule, self.last_inbound_at)
 
 
 class Message(models.Model):
@@ -112,6 +124,8 @@ class Message(models.Model):
         CUSTOMER = "customer", "Customer"
         AGENT = "agent", "Agent (this app)"
         PAGE = "page", "The page, outside this app"
+        # Sent by the app itself (the away reply outside business hours); sent_by is None.
+        AUTOMATIC = "automatic", "Automatic reply"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)

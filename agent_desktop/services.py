@@ -134,7 +134,7 @@ def _contacts_after_messages(groups, *, from_customer=True):
     them all, each contact's change computed from its current row (so concurrent
     workers' changes add up). Rows in id order: concurrent workers updating the same contacts
     take their locks in the same order, so they wait for each other rather than deadlock."""
-    rows = []
+    rows, customers_wrote = [], []
     for contact, incomings in sorted(groups, key=lambda group: group[0].pk):
         latest = incomings[0]
         for incoming in incomings:  # the last of equal times wins, as if stored one by one
@@ -142,6 +142,8 @@ def _contacts_after_messages(groups, *, from_customer=True):
                 latest = incoming
         counted = [i.sent_at for i in incomings if from_customer and i.counts_as_customer_message]
         newest_inbound = max(counted) if counted else None
+        if newest_inbound is not None:
+            customers_wrote.append((contact, newest_inbound))
         rows.append((contact.pk, len(counted), newest_inbound, latest.sent_at, _preview(latest)))
     update_rows(
         Contact,
@@ -150,9 +152,11 @@ def _contacts_after_messages(groups, *, from_customer=True):
         assignments=_AFTER_INBOUND,
     )
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
+    from agent_desktop.away_replies import away_replies_send
     from agent_desktop.workflow import customer_wrote
 
-    customer_wrote([pk for pk, counted, *_ in rows if counted])
+    customer_wrote([contact.pk for contact, _ in customers_wrote])
+    away_replies_send(customers_wrote)
 
 
 _LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"
@@ -327,6 +331,8 @@ def reply_retry(*, message, agent):
     from agent_desktop.channels import send_when_committed
 
     contact = message.contact
+    if message.source == Message.Source.AUTOMATIC:
+        raise ActionRefused("An automatic reply is not sent again: answer the customer yourself.")
     if not _may_answer(contact, agent):
         raise ActionRefused("Only the agent answering this customer can send again.")
     retried = Message.objects.filter(

@@ -123,6 +123,7 @@ def contact_close(*, contact, agent):
         status=Status.CLOSED,
         snoozed_until=None,
         unread_count=0,
+        away_replied_at=None,  # the next conversation gets its own away reply
     )
 
 

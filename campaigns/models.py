@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from campaigns.business_hours import AWAY_MESSAGE_MAX_LENGTH, validate_business_hours
 from campaigns.secrets import EncryptedSecret, SecretUnreadable
 
 
@@ -26,9 +27,9 @@ class Campaign(models.Model):
     auto_assign = models.BooleanField(default=False)
     # {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]], ...},
     #  "holidays": ["2026-12-25"]}; None: always open (campaigns.business_hours).
-    business_hours = models.JSONField(null=True, blank=True)
-    # Sent once per conversation to a customer who writes outside business hours.
-    away_message = models.TextField(blank=True)
+    business_hours = models.JSONField(null=True, blank=True, validators=[validate_business_hours])
+    # Sent once per conversation to a customer who writes outside business hours; empty: none.
+    away_message = models.TextField(blank=True, max_length=AWAY_MESSAGE_MAX_LENGTH)
 
     class Meta:
         ordering = ["-is_active", "name"]

@@ -46,6 +46,13 @@ OUTCOME_GRACE = timedelta(minutes=2)
 SWEEP_AFTER = timedelta(minutes=2)
 METADATA_PREFIX = "cb:"
 
+# An automatic message (the away reply) goes out only as a RESPONSE: the HUMAN_AGENT tag is for
+# replies a person writes, and Messenger allows nothing else after 24 hours.
+AUTOMATIC_OUTSIDE_WINDOW = (
+    "Not sent: the customer wrote more than 24 hours ago, and Messenger allows automatic "
+    "replies only within 24 hours of the customer's message."
+)
+
 SEND_STARTED = "send_started_at"
 SEND_ATTEMPTS = "send_attempts"
 ATTACHMENT_ID = "attachment_id"
@@ -263,6 +270,8 @@ def _send(message):
     window = reply_window(contact)
     if not window.can_reply:
         return _fail(message, window.reason)
+    if message.source == Message.Source.AUTOMATIC and window.messaging_type != "RESPONSE":
+        return _fail(message, AUTOMATIC_OUTSIDE_WINDOW)
     try:
         client = graph.GraphClient.for_page(page)
     except Exception as exc:  # SecretUnreadable: its text says what the admin must do
