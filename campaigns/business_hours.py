@@ -26,6 +26,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone as django_timezone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.weekday()
 DAY_NAMES = dict(
@@ -241,9 +242,11 @@ class Summary:
     hours: str  # "Mon-Fri 09:00-17:00; Sat 10:00-14:00", with en dashes
     timezone: str
     holidays: int
+    open_now: bool
+    next_opening: datetime | None  # when closed now: when it opens, on the schedule's clock
 
 
-def summary(schedule) -> Summary | None:
+def summary(schedule, now: datetime | None = None) -> Summary | None:
     """Days with the same hours grouped: "Mon-Fri 09:00-17:00; Sat, Sun 10:00-14:00" (with en
     dashes)."""
     if schedule is None:
@@ -264,8 +267,12 @@ def summary(schedule) -> Summary | None:
         if last > first:
             days += (DASH if last > first + 1 else ", ") + DAYS[last].capitalize()
         parts.append(f"{days} {text}")
+    now = now or django_timezone.now()
+    open_now = is_open(schedule, now)
     return Summary(
         hours="; ".join(parts) or "Closed every day",
         timezone=schedule["timezone"],
         holidays=len(schedule.get("holidays", ())),
+        open_now=open_now,
+        next_opening=None if open_now else next_opening(schedule, now),
     )

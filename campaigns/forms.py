@@ -1,21 +1,63 @@
 import re
+from datetime import time
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.views.decorators.debug import sensitive_variables
 
+from campaigns import business_hours
 from campaigns.models import Campaign, EntryPoint, FacebookPage
 
 
 class CampaignForm(forms.ModelForm):
+    """A campaign's name, agents and settings: automatic assignment, business hours (a weekly
+    schedule edited one opening per day, see campaigns.business_hours) and the away reply."""
+
+    hours_enabled = forms.BooleanField(
+        label="Use business hours",
+        required=False,
+        help_text="Off: the campaign is always open and no away reply is sent.",
+    )
+    hours_timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,  # asked for only with business hours on (validate_schedule)
+        choices=lambda: [(name, name) for name in business_hours.zone_names()],
+        help_text="The opening hours and holidays are in this time zone.",
+    )
+    holidays = forms.CharField(
+        label="Holidays",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2026-12-25"}),
+        help_text="Closed all day. One date per line, like 2026-12-25.",
+    )
+
     class Meta:
         model = Campaign
-        fields = ["name", "description", "agents"]
+        fields = ["name", "description", "agents", "auto_assign", "away_message"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "agents": forms.CheckboxSelectMultiple,
+            "away_message": forms.Textarea(
+                attrs={
+                    "rows": 4,
+                    "data-counter": "away-count",
+                    "aria-describedby": "away-count id_away_message_helptext",
+                }
+            ),
         }
-        help_texts = {"agents": "Agents who see and answer this campaign's contacts."}
+        labels = {
+            "auto_assign": "Assign new conversations automatically",
+            "away_message": "Away reply",
+        }
+        help_texts = {
+            "agents": "Agents who see and answer this campaign's contacts.",
+            "auto_assign": "New and reopened conversations go to the online agent with the most "
+            "room. Off: they wait in the Unassigned tab.",
+            "away_message": "Sent once per conversation to a customer who writes outside "
+            "business hours (only within 24 hours of their message, as Messenger allows). "
+            "Leave it empty to send no away reply.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,6 +65,99 @@ class CampaignForm(forms.ModelForm):
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
         self.fields["agents"].label_from_instance = lambda u: u.get_full_name() or u.username
+        for day in business_hours.DAYS:
+            name = business_hours.DAY_NAMES[day]
+            self.fields[f"{day}_opens"] = _time_field(f"{name} opens")
+            self.fields[f"{day}_closes"] = _time_field(f"{name} closes")
+        self.hidden_ranges = {}  # day: how many openings the form can't show (set by the API)
+        self._set_initial_hours(self.instance.business_hours)
+
+    def _set_initial_hours(self, schedule):
+        """The saved schedule in the fields; without one, a weekday office as the suggestion."""
+        if schedule is None:
+            schedule = {"timezone": settings.TIME_ZONE, "days": OFFICE_DAYS, "holidays": []}
+        else:
+            self.initial.setdefault("hours_enabled", True)
+        self.initial.setdefault("hours_timezone", schedule["timezone"])
+        self.initial.setdefault("holidays", "\n".join(schedule.get("holidays", ())))
+        for day, ranges in schedule["days"].items():
+            if ranges:
+                opens, closes = ranges[0]
+                self.initial.setdefault(f"{day}_opens", opens)
+                self.initial.setdefault(f"{day}_closes", "00:00" if closes == "24:00" else closes)
+            if len(ranges) > 1:
+                self.hidden_ranges[day] = len(ranges) - 1
+
+    def day_rows(self):
+        """Per weekday: its name, its two time fields and their errors (one table row each)."""
+        for day in business_hours.DAYS:
+            opens, closes = self[f"{day}_opens"], self[f"{day}_closes"]
+            yield {
+                "day": day,
+                "name": business_hours.DAY_NAMES[day],
+                "opens": opens,
+                "closes": closes,
+                "errors": [*opens.errors, *closes.errors],
+                "hidden_ranges": self.hidden_ranges.get(day, 0),
+            }
+
+    def clean(self):
+        cleaned = super().clean()
+        schedule = self._schedule(cleaned) if cleaned.get("hours_enabled") else None
+        if not self.errors:
+            self.instance.business_hours = schedule
+        return cleaned
+
+    def _schedule(self, cleaned):
+        """The schedule of the hours fields, checked by campaigns.business_hours; None (with
+        the errors added by their fields) when it is not valid."""
+        days, complete = {}, "hours_timezone" not in self.errors
+        for day in business_hours.DAYS:
+            opens, closes = cleaned.get(f"{day}_opens"), cleaned.get(f"{day}_closes")
+            if f"{day}_opens" in self.errors or f"{day}_closes" in self.errors:
+                complete = False
+            elif opens is None and closes is None:
+                days[day] = []
+            elif opens is None or closes is None:
+                complete = False
+                self.add_error(
+                    f"{day}_opens" if opens is None else f"{day}_closes",
+                    "Give both times, or leave both empty for a closed day.",
+                )
+            else:  # a closing time of 00:00 is midnight, the end of the day
+                days[day] = [
+                    [f"{opens:%H:%M}", "24:00" if closes == time(0) else f"{closes:%H:%M}"]
+                ]
+        if not complete:
+            return None
+        holidays = re.split(r"[\s,]+", cleaned.get("holidays", ""))
+        try:
+            return business_hours.validate_schedule(
+                {
+                    "timezone": cleaned.get("hours_timezone"),
+                    "days": days,
+                    "holidays": [day for day in holidays if day],
+                }
+            )
+        except business_hours.ScheduleInvalid as exc:
+            for part, messages in exc.errors.items():
+                field = SCHEDULE_FIELDS.get(part, f"{part.removeprefix('days.')}_closes")
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            return None
+
+
+# Where the form shows an error of a part of the schedule (a day's: under its closing time).
+SCHEDULE_FIELDS = {"timezone": "hours_timezone", "holidays": "holidays", "business_hours": None}
+OFFICE_DAYS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def _time_field(label):
+    return forms.TimeField(
+        label=label,
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
 
 
 class EntryPointForm(forms.ModelForm):

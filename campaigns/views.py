@@ -13,7 +13,7 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, ListView, UpdateView
 
-from campaigns import selectors, services
+from campaigns import business_hours, selectors, services
 from campaigns.checklist import checklist
 from campaigns.forms import CampaignForm, EntryPointForm, MessengerCredentialsForm
 from campaigns.models import Campaign, EntryPoint
@@ -95,6 +95,7 @@ def _render_campaign_detail(request, campaign, entry_point_form=None):
             "entry_points": selectors.entry_points_of(campaign),
             "archived_entry_points": selectors.archived_entry_points_of(campaign),
             "agents": campaign.agents.order_by("username"),
+            "hours": business_hours.summary(campaign.business_hours),
             "entry_point_form": entry_point_form or EntryPointForm(),
         },
         status=400 if entry_point_form else 200,

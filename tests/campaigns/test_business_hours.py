@@ -190,5 +190,9 @@ def test_the_summary_groups_days_with_the_same_hours():
     )
     assert summary(schedule).hours == ("Mon\u2013Fri 09:00\u201317:00; Sat, Sun 10:00\u201314:00")
     assert (summary(schedule).timezone, summary(schedule).holidays) == ("Europe/Berlin", 1)
+    closed = summary(schedule, now=utc(2026, 11, 28, 16, 0))  # Saturday 17:00 in Berlin
+    assert not closed.open_now
+    assert closed.next_opening.isoformat() == "2026-11-29T10:00:00+01:00"
+    assert summary(schedule, now=utc(2026, 11, 30, 9, 0)).open_now
     assert summary(validate_schedule({"timezone": "UTC"})).hours == "Closed every day"
     assert summary(None) is None
