@@ -48,7 +48,7 @@ class CampaignForm(forms.ModelForm):
         }
         labels = {
             "auto_assign": "Assign new conversations automatically",
-            "away_message": "Away reply",
+            "away_message": "Away message",
         }
         help_texts = {
             "agents": "Agents who see and answer this campaign's contacts.",
