@@ -48,7 +48,14 @@ class IsCampaignAdminOrReadOnly(IsCampaignAdmin):
 class CampaignSerializer(serializers.ModelSerializer):
     # Declared, so the model field's flat validator gives way to validate_business_hours's
     # field-by-field errors.
-    business_hours = serializers.JSONField(allow_null=True, required=False)
+    business_hours = serializers.JSONField(
+        allow_null=True,
+        required=False,
+        help_text='Null: always open. {"timezone": "Europe/Berlin", "days": {"mon": '
+        '[["09:00", "17:00"]], ...}, "holidays": ["2026-12-25"]}: days "mon".."sun" with '
+        '[open, close] ranges ("24:00" closes at midnight; none or missing: closed), holidays '
+        "closed all day. Answered normalised (every day listed, sorted).",
+    )
 
     class Meta:
         model = Campaign

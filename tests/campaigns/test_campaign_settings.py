@@ -62,6 +62,16 @@ def test_the_form_shows_the_saved_schedule_back(admin_client, campaign):
     assert "2026-12-25\n2026-12-26</textarea>" in page
 
 
+def test_a_day_with_more_openings_than_the_form_shows_says_so(admin_client, campaign):
+    campaign.business_hours = validate_schedule(
+        {"timezone": "UTC", "days": {"mon": [["08:00", "12:00"], ["13:00", "17:00"]]}}
+    )
+    campaign.save()
+    page = admin_client.get(reverse("campaigns:edit", args=[campaign.pk])).content.decode()
+    assert 'name="mon_opens" value="08:00"' in page and 'name="mon_closes" value="12:00"' in page
+    assert "Monday has 1 more opening set through the API" in page
+
+
 def test_turning_business_hours_off_makes_the_campaign_always_open(admin_client, campaign):
     campaign.business_hours = validate_schedule({"timezone": "UTC", "days": {}})
     campaign.save()
