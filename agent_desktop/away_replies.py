@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from agent_desktop.channels import send_when_committed
 from agent_desktop.models import Contact, Message
 from campaigns.business_hours import is_open
 
@@ -71,8 +72,6 @@ def away_replies_send(customers_wrote):
 
 
 def _queue_away_reply(contact, text, sent_at):
-    from agent_desktop.channels import send_when_committed
-
     message = Message.objects.create(
         contact=contact,
         direction=Message.Direction.OUT,
