@@ -68,6 +68,14 @@ def test_the_builder_offers_activate_instead_of_add_for_an_inactive_campaign(
     assert "An inactive campaign accepts no new entry points" in html
 
 
+def test_an_inactive_campaigns_pages_show_as_paused_not_connected(admin_client, connected_page):
+    campaign = connected_page.entry_point.campaign
+    deactivate(campaign)
+    for url in (campaign.get_absolute_url(), connected_page.entry_point.get_absolute_url()):
+        html = admin_client.get(url).content.decode()
+        assert "Paused: campaign inactive" in html and "Connected</span>" not in html
+
+
 def test_the_api_refuses_a_new_entry_point_for_an_inactive_campaign(admin_api, campaign):
     deactivate(campaign)
     response = admin_api.post(

@@ -45,6 +45,7 @@ def test_the_form_refuses_a_page_connected_elsewhere_and_names_it(
     html = response.content.decode()
     assert "already connected to campaign “Spring sale”, entry point “Acme page”" in html
     assert 'data-testid="move-page"' in html and "Move the page here</button>" in html
+    assert '<span class="badge badge-err">Not connected</span>' in html
     page = FacebookPage.objects.get(entry_point=second_entry_point)
     assert page.page_id == "" and page.app_secret == PAGE["app_secret"]  # saved, not connected
     connected_page.refresh_from_db()
