@@ -2,7 +2,10 @@
 are kept but ignored ("campaign inactive", no contact, no Graph call), every builder page says
 so, and once it is active again the kept deliveries replay into conversations."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -235,3 +238,41 @@ def test_replies_to_an_inactive_campaigns_open_conversation_still_go_out(
     deactivate(campaign)
     (reply,) = desktop.reply_send(contact=contact, agent=agent, text="We moved: see our site")
     assert reply.status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_admins_replaying_at_once_one_takes_the_deliveries(
+    connected_page, admin_user, counts
+):
+    for n in range(3):
+        WebhookDelivery.objects.create(
+            facebook_page=connected_page,
+            body=f'{{"n": {n}}}',
+            status="ignored",
+            last_error=services.CAMPAIGN_INACTIVE,
+        )
+    start = threading.Barrier(2)
+    replayed = [None, None]
+
+    def replay(n):
+        try:
+            start.wait()
+            replayed[n] = delivery_log.replay_ignored_while_inactive(
+                connected_page, actor=admin_user
+            )
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=replay, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(replayed) == [0, 3]
+    assert AuditEntry.objects.filter(action="deliveries_replayed").count() == 1
+    counts(
+        f"concurrent replays of kept deliveries ({connection.vendor})",
+        admins=2,
+        replayed_by_one=max(replayed),
+        replayed_by_the_other=min(replayed),
+    )
