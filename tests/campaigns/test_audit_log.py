@@ -252,3 +252,11 @@ def test_the_daily_prune_drops_entries_older_than_a_year_and_is_idempotent(
     assert set(AuditEntry.objects.values_list("pk", flat=True)) == {kept.pk, almost.pk}
     schedule = settings.CELERY_BEAT_SCHEDULE["prune-audit-log"]
     assert schedule == {"task": "campaigns.tasks.prune_audit_log", "schedule": 24 * 3600.0}
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "1.5", "ab"])
+def test_an_id_filter_no_row_can_have_is_a_400_not_a_crash(admin_api, value):
+    for name in ("actor", "campaign"):
+        response = admin_api.get("/api/audit/", {name: value})
+        assert response.status_code == 400, (name, value, response.content)
+        assert set(response.json()) == {name}
