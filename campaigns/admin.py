@@ -34,6 +34,9 @@ class EntryPointAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_archived", "campaign"]
     search_fields = ["name", "facebook_page__page_name", "facebook_page__page_id"]
     inlines = [FacebookPageInline]
+    # Archived through the builder or the API (campaigns.services.entry_point_archive), which
+    # also drops the webhook, frees the page for another entry point and keeps an audit entry.
+    readonly_fields = ["is_archived", "archived_at"]
 
 
 @admin.register(FacebookPage)

@@ -2,7 +2,6 @@
 
 from dataclasses import asdict
 
-from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import (
@@ -12,13 +11,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from campaigns import business_hours, selectors, services
-from campaigns.forms import MessengerCredentialsForm
-from campaigns.models import Campaign, EntryPoint
+from campaigns import audit, business_hours, selectors, services
+from campaigns.forms import AuditFilterForm, MessengerCredentialsForm
+from campaigns.models import AuditEntry, Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
 from messenger.health import check_page
 
@@ -94,9 +93,19 @@ class CampaignViewSet(viewsets.ModelViewSet):
             return Campaign.objects.none()
         return selectors.campaigns_for_user(self.request.user).prefetch_related("agents")
 
+    def perform_create(self, serializer):
+        serializer.instance = services.campaign_create(
+            actor=self.request.user, fields=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.campaign_update(
+            campaign=serializer.instance, actor=self.request.user, fields=serializer.validated_data
+        )
+
     def perform_destroy(self, instance):
         # Deleting would drop contacts and history; the builder deactivates instead.
-        services.campaign_set_active(campaign=instance, is_active=False)
+        services.campaign_set_active(campaign=instance, is_active=False, actor=self.request.user)
 
 
 class EntryPointSerializer(serializers.ModelSerializer):
@@ -128,6 +137,13 @@ class EntryPointSerializer(serializers.ModelSerializer):
     is_archived = serializers.BooleanField(
         read_only=True, help_text="Archived by DELETE: no webhook; conversations kept."
     )
+    move = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="true: connect the page even if another entry point holds it (that one is "
+        "archived). Without it, such a save answers 409 naming the other entry point.",
+    )
 
     class Meta:
         model = EntryPoint
@@ -152,11 +168,20 @@ class EntryPointSerializer(serializers.ModelSerializer):
             "is_archived",
             "archived_at",
             "created_at",
+            "move",
         ]
         read_only_fields = ["kind", "created_at", "archived_at"]
 
     def get_webhook_url(self, entry_point) -> str:
         return services.webhook_url(entry_point.facebook_page, self.context.get("request"))
+
+    def validate_campaign(self, campaign):
+        if self.instance is None or self.instance.campaign_id != campaign.pk:
+            try:
+                services.campaign_check_accepts_entry_points(campaign)
+            except services.CampaignInactive as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return campaign
 
     def validate(self, attrs):
         """The same checks as the builder's form, so both give the same errors."""
@@ -180,10 +205,11 @@ class EntryPointSerializer(serializers.ModelSerializer):
         attrs["credentials"] = form.cleaned_data
         return attrs
 
-    @transaction.atomic
     def create(self, validated_data):
         entry_point = services.facebook_page_entry_point_create(
-            campaign=validated_data["campaign"], name=validated_data["name"]
+            campaign=validated_data["campaign"],
+            name=validated_data["name"],
+            actor=self.context["request"].user,
         )
         self._save_credentials(entry_point, validated_data)
         return entry_point
@@ -196,10 +222,42 @@ class EntryPointSerializer(serializers.ModelSerializer):
         return instance
 
     def _save_credentials(self, entry_point, validated_data):
+        """Save and check outside any transaction (the check waits on Facebook). A page
+        connected elsewhere is a conflict (409), unless `move`."""
         credentials = validated_data.get("credentials")
         if credentials:
-            services.facebook_page_save_credentials(page=entry_point.facebook_page, **credentials)
+            check = services.facebook_page_save_credentials(
+                page=entry_point.facebook_page,
+                actor=self.context["request"].user,
+                move=validated_data.get("move", False),
+                **credentials,
+            )
             entry_point.facebook_page.refresh_from_db()
+            if check is not None and check.connected_elsewhere is not None:
+                raise PageConnectedElsewhere(check, entry_point)
+
+
+class PageConnectedElsewhere(exceptions.APIException):
+    """409: the page the token opens is held by another live entry point."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "page_connected_elsewhere"
+
+    def __init__(self, check, entry_point):
+        holder = check.connected_elsewhere
+        super().__init__(check.message)
+        self.detail = {
+            "detail": check.message,
+            "entry_point": {
+                "id": holder.pk,
+                "name": holder.name,
+                "campaign": holder.campaign_id,
+                "campaign_name": holder.campaign.name,
+            },
+            # The entry point saved (a new one is kept, not connected): PATCH it with
+            # move=true to take the page.
+            "saved_entry_point": entry_point.pk,
+        }
 
 
 class _EmptyPage:
@@ -250,6 +308,10 @@ class EraseRequestSerializer(serializers.Serializer):
 
 
 ARCHIVED = OpenApiResponse(description="The entry point is archived: read-only.")
+PAGE_CONNECTED_ELSEWHERE = OpenApiResponse(
+    description="The page the token opens is connected to another entry point: `detail` and "
+    "`entry_point` {id, name, campaign} name it. Send move=true to move it here."
+)
 
 
 @method_decorator(
@@ -264,7 +326,21 @@ ARCHIVED = OpenApiResponse(description="The entry point is archived: read-only."
             OpenApiParameter("is_archived", bool, description="Only archived ones, or none"),
         ]
     ),
-    partial_update=extend_schema(responses={200: EntryPointSerializer, 409: ARCHIVED}),
+    create=extend_schema(
+        responses={
+            201: EntryPointSerializer,
+            400: OpenApiResponse(description="Bad input, or the campaign is inactive."),
+            409: PAGE_CONNECTED_ELSEWHERE,
+        }
+    ),
+    partial_update=extend_schema(
+        responses={
+            200: EntryPointSerializer,
+            409: OpenApiResponse(
+                description="Archived (read-only), or the page is connected elsewhere."
+            ),
+        }
+    ),
     destroy=extend_schema(
         description="Archive the entry point (it is never deleted): `is_archived` becomes "
         "true, its webhook answers 404, it leaves the builder, and its conversations are kept "
@@ -296,7 +372,7 @@ class EntryPointViewSet(viewsets.ModelViewSet):
         return super().update(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
-        services.entry_point_archive(entry_point=instance)
+        services.entry_point_archive(entry_point=instance, actor=self.request.user)
 
     @extend_schema(methods=["GET"], responses=ErasePreviewSerializer)
     @extend_schema(
@@ -327,7 +403,9 @@ class EntryPointViewSet(viewsets.ModelViewSet):
         asked.is_valid(raise_exception=True)
         if not asked.validated_data["confirm"]:
             return Response(_erase_preview(entry_point), status=status.HTTP_400_BAD_REQUEST)
-        erased = services.entry_point_erase_conversations(entry_point=entry_point)
+        erased = services.entry_point_erase_conversations(
+            entry_point=entry_point, actor=request.user
+        )
         return Response(ConversationsSizeSerializer(asdict(erased)).data)
 
     @extend_schema(
@@ -350,7 +428,7 @@ class EntryPointViewSet(viewsets.ModelViewSet):
         asked.is_valid(raise_exception=True)
         try:
             services.facebook_page_generate_webhook(
-                page=page, rotate=asked.validated_data["rotate"]
+                page=page, rotate=asked.validated_data["rotate"], actor=request.user
             )
         except (services.WebhookAlreadyExists, services.EntryPointArchived) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
@@ -378,3 +456,48 @@ def _erase_preview(entry_point):
 
 def _archived_conflict():
     return Response({"detail": services.ARCHIVED_READ_ONLY}, status=status.HTTP_409_CONFLICT)
+
+
+class AuditTargetSerializer(serializers.Serializer):
+    type = serializers.CharField(source="target_type")
+    id = serializers.IntegerField(source="target_id", allow_null=True)
+    name = serializers.CharField(source="target_name")
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField(help_text="Username; null when the app did it")
+    target = AuditTargetSerializer(source="*")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "actor_id", "action", "target", "campaign", "details"]
+
+    def get_actor(self, entry) -> str | None:
+        return entry.actor_name or None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, enum=AuditEntry.Action.values),
+            OpenApiParameter("actor", int, description="The acting user's id"),
+            OpenApiParameter("campaign", int),
+            OpenApiParameter("since", str, description="A date (YYYY-MM-DD), included"),
+            OpenApiParameter("until", str, description="A date (YYYY-MM-DD), included"),
+        ],
+        responses={200: AuditEntrySerializer(many=True), 400: None, 403: None},
+    )
+)
+class AuditViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log (admins only): who changed what, when, newest first. Never a secret."""
+
+    serializer_class = AuditEntrySerializer
+    permission_classes = [permissions.IsAuthenticated, IsCampaignAdmin]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEntry.objects.none()
+        filters = AuditFilterForm(self.request.query_params)
+        if not filters.is_valid():
+            raise serializers.ValidationError(filters.errors)
+        return audit.audit_entries(**filters.filters())

@@ -45,3 +45,36 @@ def audit_prune(now=None):
     cutoff = (now or timezone.now()) - KEEP_FOR
     deleted, _ = AuditEntry.objects.filter(at__lt=cutoff).delete()
     return deleted
+
+
+def audit_entries(*, action="", actor=None, campaign=None, since=None, until=None):
+    """Entries newest first, filtered: `since`/`until` are dates (both days included)."""
+    entries = AuditEntry.objects.select_related("actor", "campaign")
+    if action:
+        entries = entries.filter(action=action)
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if campaign is not None:
+        entries = entries.filter(campaign=campaign)
+    if since is not None:
+        entries = entries.filter(at__date__gte=since)
+    if until is not None:
+        entries = entries.filter(at__date__lte=until)
+    return entries.order_by("-at", "-pk")
+
+
+def details_text(details):
+    """An entry's details in words, for its page: "fields: app_id, app_secret"."""
+    return "; ".join(
+        f"{key.replace('_', ' ')}: {_in_words(value)}" for key, value in details.items()
+    )
+
+
+def _in_words(value):
+    if isinstance(value, list):
+        return ", ".join(_in_words(item) for item in value)
+    if isinstance(value, dict):
+        if set(value) == {"step", "ok"}:  # connect automatically's steps
+            return f"{value['step']} ({'done' if value['ok'] else 'failed'})"
+        return ", ".join(f"{k.replace('_', ' ')} {_in_words(v)}" for k, v in value.items())
+    return str(value)

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.views.decorators.debug import sensitive_variables
 
 from campaigns import business_hours
-from campaigns.models import Campaign, EntryPoint, FacebookPage
+from campaigns.models import AuditEntry, Campaign, EntryPoint, FacebookPage
 
 
 class CampaignForm(forms.ModelForm):
@@ -262,3 +262,44 @@ class MessengerCredentialsForm(forms.Form):
         if not self._is_usable(name):
             raise forms.ValidationError(f"Enter the {label}.")
         return ""
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters, for its page and `GET /api/audit/` alike."""
+
+    action = forms.ChoiceField(
+        choices=[("", "Any action"), *AuditEntry.Action.choices], required=False
+    )
+    actor = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Anyone", label="Who"
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="Any campaign"
+    )
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = get_user_model().objects.filter(
+            pk__in=AuditEntry.objects.exclude(actor=None).values("actor")
+        )
+        self.fields["actor"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self):
+        """Keyword arguments for campaigns.audit.audit_entries."""
+        data = self.cleaned_data
+        return {
+            "action": data.get("action") or "",
+            "actor": data.get("actor"),
+            "campaign": data.get("campaign"),
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }

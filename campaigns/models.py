@@ -2,6 +2,7 @@ import secrets as random_tokens
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -113,11 +114,26 @@ class FacebookPage(models.Model):
     # ask only for the default ones from then on.
     profile_fields_basic_only = models.BooleanField(default=False)
 
+    # A copy of entry_point.is_archived, set by campaigns.services.entry_point_archive: the
+    # constraint below can't look across the join, and it must decide two concurrent saves.
+    entry_point_archived = models.BooleanField(default=False, editable=False)
+
     webhook_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     verify_token = models.CharField(max_length=64, blank=True)
     webhook_created_at = models.DateTimeField(null=True, blank=True)
     webhook_verified_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One Facebook page, one live entry point: two would split its conversations
+            # between them (campaigns.services.facebook_page_check_credentials).
+            models.UniqueConstraint(
+                fields=["page_id"],
+                condition=~Q(page_id="") & Q(entry_point_archived=False),
+                name="facebook_page_connected_once",
+            )
+        ]
 
     def __str__(self):
         return self.page_name or self.entry_point.name

@@ -6,6 +6,7 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.CampaignListView.as_view(), name="list"),
+    path("audit/", views.AuditLogView.as_view(), name="audit"),
     path("new/", views.CampaignCreateView.as_view(), name="create"),
     path("<int:pk>/", views.CampaignDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CampaignUpdateView.as_view(), name="edit"),
@@ -15,10 +16,16 @@ urlpatterns = [
     ),
     path("entry-points/<int:pk>/", views.EntryPointPanelView.as_view(), name="entry_point"),
     path("entry-points/<int:pk>/webhook/", views.WebhookGenerateView.as_view(), name="webhook"),
+    path("entry-points/<int:pk>/move-page/", views.PageMoveView.as_view(), name="move_page"),
     path("entry-points/<int:pk>/archive/", views.EntryPointArchiveView.as_view(), name="archive"),
     path("entry-points/<int:pk>/erase/", views.EntryPointEraseView.as_view(), name="erase"),
     path("entry-points/<int:pk>/deliveries/", views.DeliveryLogView.as_view(), name="deliveries"),
     path("entry-points/<int:pk>/health/", views.HealthView.as_view(), name="health"),
+    path(
+        "entry-points/<int:pk>/deliveries/replay-ignored/",
+        views.ReplayIgnoredView.as_view(),
+        name="replay_ignored",
+    ),
     path(
         "entry-points/<int:pk>/deliveries/<int:delivery_id>/",
         views.DeliveryDetailView.as_view(),

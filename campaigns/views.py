@@ -13,10 +13,15 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, ListView, UpdateView
 
-from campaigns import business_hours, selectors, services
+from campaigns import audit, business_hours, selectors, services
 from campaigns.checklist import checklist
-from campaigns.forms import CampaignForm, EntryPointForm, MessengerCredentialsForm
-from campaigns.models import Campaign, EntryPoint
+from campaigns.forms import (
+    AuditFilterForm,
+    CampaignForm,
+    EntryPointForm,
+    MessengerCredentialsForm,
+)
+from campaigns.models import AuditEntry, Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
 from messenger import delivery_log
 from messenger import health as setup_health
@@ -72,8 +77,9 @@ class CampaignCreateView(AdminOnlyMixin, CreateView):
     template_name = "campaigns/campaign_form.html"
 
     def form_valid(self, form):
-        messages.success(self.request, f"Campaign “{form.instance.name}” created.")
-        return super().form_valid(form)
+        campaign = services.campaign_create(actor=self.request.user, fields=form.cleaned_data)
+        messages.success(self.request, f"Campaign “{campaign.name}” created.")
+        return redirect(campaign)
 
 
 class CampaignUpdateView(AdminOnlyMixin, UpdateView):
@@ -82,8 +88,13 @@ class CampaignUpdateView(AdminOnlyMixin, UpdateView):
     template_name = "campaigns/campaign_form.html"
 
     def form_valid(self, form):
+        # The form's instance already holds the new values: compare with the stored row.
+        campaign = Campaign.objects.get(pk=self.object.pk)
+        services.campaign_update(
+            campaign=campaign, actor=self.request.user, fields=form.cleaned_data
+        )
         messages.success(self.request, "Campaign saved.")
-        return super().form_valid(form)
+        return redirect(campaign)
 
 
 def _render_campaign_detail(request, campaign, entry_point_form=None):
@@ -113,7 +124,7 @@ class CampaignActiveView(AdminOnlyMixin, View):
     def post(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
         is_active = request.POST.get("is_active") == "1"
-        services.campaign_set_active(campaign=campaign, is_active=is_active)
+        services.campaign_set_active(campaign=campaign, is_active=is_active, actor=request.user)
         messages.success(
             request, f"Campaign “{campaign.name}” {'activated' if is_active else 'deactivated'}."
         )
@@ -126,9 +137,13 @@ class EntryPointCreateView(AdminOnlyMixin, View):
         form = EntryPointForm(request.POST)
         if not form.is_valid():
             return _render_campaign_detail(request, campaign, entry_point_form=form)
-        entry_point = services.facebook_page_entry_point_create(
-            campaign=campaign, name=form.cleaned_data["name"]
-        )
+        try:
+            entry_point = services.facebook_page_entry_point_create(
+                campaign=campaign, name=form.cleaned_data["name"], actor=request.user
+            )
+        except services.CampaignInactive as exc:
+            form.add_error(None, str(exc))
+            return _render_campaign_detail(request, campaign, entry_point_form=form)
         messages.success(
             request, "Facebook Page added. Enter its Messenger credentials to connect it."
         )
@@ -197,17 +212,38 @@ class EntryPointPanelView(AdminOnlyMixin, View):
         if not form.is_valid():
             context = _panel_context(request, entry_point, form=form)
             return render(request, "campaigns/entry_point_panel.html", context, status=400)
-        check = services.facebook_page_save_credentials(page=page, **form.cleaned_data)
-        if check is None or check.ok:
-            messages.success(request, check.message if check else "Saved.")
-            return redirect(entry_point)
-        # Saved, but the check failed: show the problem on the form, beside the field at fault
-        # (a fresh form, so the boxes now say the secrets are saved).
-        form = MessengerCredentialsForm(request.POST, page=page)
-        form.is_valid()
-        form.add_error(check.field or None, check.message)
-        context = _panel_context(request, entry_point, form=form, check=check)
-        return render(request, "campaigns/entry_point_panel.html", context, status=400)
+        check = services.facebook_page_save_credentials(
+            page=page, actor=request.user, **form.cleaned_data
+        )
+        return _credentials_outcome(request, entry_point, check)
+
+
+def _credentials_outcome(request, entry_point, check):
+    """Back to the panel when the check passed; else the panel again, the problem shown on the
+    form beside the field at fault (a fresh form, so the boxes now say the secrets are saved)
+    and, for a page connected elsewhere, the button that moves it here."""
+    if check is None or check.ok:
+        messages.success(request, check.message if check else "Saved.")
+        return redirect(entry_point)
+    page = entry_point.facebook_page
+    form = MessengerCredentialsForm(request.POST or None, page=page)
+    form.is_valid()
+    form.add_error(check.field or None, check.message)
+    context = _panel_context(request, entry_point, form=form, check=check)
+    status = 409 if check.connected_elsewhere else 400
+    return render(request, "campaigns/entry_point_panel.html", context, status=status)
+
+
+class PageMoveView(AdminOnlyMixin, View):
+    """Move here a Facebook Page another entry point holds: check the saved credentials again,
+    archiving the other entry point (the panel's button says so before it is pressed)."""
+
+    def post(self, request, pk):
+        entry_point = _entry_point_or_404(pk, archived=False)
+        check = services.facebook_page_check_credentials(
+            page=entry_point.facebook_page, actor=request.user, move=True
+        )
+        return _credentials_outcome(request, entry_point, check)
 
 
 class EntryPointArchiveView(AdminOnlyMixin, View):
@@ -227,7 +263,7 @@ class EntryPointArchiveView(AdminOnlyMixin, View):
 
     def post(self, request, pk):
         entry_point = _entry_point_or_404(pk, archived=False)
-        services.entry_point_archive(entry_point=entry_point)
+        services.entry_point_archive(entry_point=entry_point, actor=request.user)
         size = services.entry_point_conversations_size(entry_point)
         messages.success(
             request,
@@ -247,7 +283,9 @@ class EntryPointEraseView(AdminOnlyMixin, View):
         entry_point = _entry_point_or_404(pk, archived=True)
         if request.POST.get("confirm") != "on":
             return self._confirm(request, entry_point, unticked=True)
-        erased = services.entry_point_erase_conversations(entry_point=entry_point)
+        erased = services.entry_point_erase_conversations(
+            entry_point=entry_point, actor=request.user
+        )
         messages.success(request, f"Erased {erased}.")
         return redirect(entry_point)
 
@@ -281,7 +319,7 @@ class WebhookGenerateView(AdminOnlyMixin, View):
         page = entry_point.facebook_page
         try:
             services.facebook_page_generate_webhook(
-                page=page, rotate=request.POST.get("rotate") == "1"
+                page=page, rotate=request.POST.get("rotate") == "1", actor=request.user
             )
         except services.WebhookAlreadyExists:
             return redirect("campaigns:webhook", pk=pk)
@@ -319,8 +357,28 @@ class DeliveryLogView(AdminOnlyMixin, View):
                 "page_obj": page,
                 "status": status,
                 "statuses": WebhookDelivery.Status.choices,
+                "ignored_while_inactive": delivery_log.ignored_while_inactive(
+                    entry_point.facebook_page
+                ).count(),
             },
         )
+
+
+class ReplayIgnoredView(AdminOnlyMixin, View):
+    """Replay the deliveries kept while the campaign was inactive (once it is active again)."""
+
+    def post(self, request, pk):
+        entry_point = _entry_point_or_404(pk)
+        try:
+            replayed = delivery_log.replay_ignored_while_inactive(
+                entry_point.facebook_page, actor=request.user
+            )
+        except delivery_log.CampaignStillInactive as exc:
+            messages.error(request, str(exc))
+        else:
+            noun = "delivery" if replayed == 1 else "deliveries"
+            messages.success(request, f"{replayed} {noun} queued to be processed again.")
+        return redirect("campaigns:deliveries", pk=pk)
 
 
 class DeliveryDetailView(AdminOnlyMixin, View):
@@ -346,7 +404,7 @@ class DeliveryDetailView(AdminOnlyMixin, View):
         delivery = get_object_or_404(
             WebhookDelivery, pk=delivery_id, facebook_page=entry_point.facebook_page
         )
-        delivery_log.replay(delivery)
+        delivery_log.replay(delivery, actor=request.user)
         messages.success(request, f"Delivery {delivery.pk} queued to be processed again.")
         return redirect("campaigns:delivery", pk=pk, delivery_id=delivery.pk)
 
@@ -368,7 +426,9 @@ class HealthView(AdminOnlyMixin, View):
         """Connect automatically: set the app's webhook and subscribe the page (steps 8-9)."""
         entry_point = _entry_point_or_404(pk, archived=False)
         page = entry_point.facebook_page
-        steps = setup_health.connect_automatically(page, services.webhook_url(page, request))
+        steps = services.facebook_page_connect_automatically(
+            page=page, callback_url=services.webhook_url(page, request), actor=request.user
+        )
         page.refresh_from_db()
         health = setup_health.check_page(page)
         context = _health_context(request, entry_point, health, steps=steps)
@@ -384,3 +444,28 @@ def _health_context(request, entry_point, health, **extra):
         checklist=checklist(entry_point.facebook_page, health),
         **extra,
     )
+
+
+class AuditLogView(AdminOnlyMixin, View):
+    """Who changed what, when: newest first, filtered by action, person, campaign and dates."""
+
+    def get(self, request):
+        form = AuditFilterForm(request.GET)
+        valid = form.is_valid()  # every filter is optional: only bad values fail
+        entries = audit.audit_entries(**form.filters()) if valid else AuditEntry.objects.none()
+        page = Paginator(entries, 50).get_page(request.GET.get("page"))
+        for entry in page.object_list:
+            entry.details_text = audit.details_text(entry.details)
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            "campaigns/audit_log.html",
+            {
+                "form": form,
+                "page_obj": page,
+                "filtered": bool(query),
+                "query": query.urlencode(),
+            },
+            status=200 if valid else 400,
+        )

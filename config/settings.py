@@ -304,6 +304,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messenger.tasks.check_all_tokens",
         "schedule": 24 * 3600.0,
     },
+    # The audit log keeps a year (campaigns.audit.KEEP_FOR): older entries go, daily.
+    "prune-audit-log": {
+        "task": "campaigns.tasks.prune_audit_log",
+        "schedule": 24 * 3600.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

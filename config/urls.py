@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from agent_desktop.api import ContactViewSet
 from agent_desktop.tools_api import CannedResponseViewSet, LabelViewSet, NotificationViewSet
-from campaigns.api import CampaignViewSet, EntryPointViewSet
+from campaigns.api import AuditViewSet, CampaignViewSet, EntryPointViewSet
 from campaigns.views import home
 
 router = DefaultRouter()
@@ -19,6 +19,7 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
 router.register("labels", LabelViewSet, basename="label")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("audit", AuditViewSet, basename="audit")
 
 urlpatterns = [
     path("", home, name="home"),

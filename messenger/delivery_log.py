@@ -3,8 +3,10 @@
 import json
 from dataclasses import fields
 
+from django.db import transaction
 from django.db.models.functions import Length
 
+from campaigns.audit import Action, audit_record
 from messenger import events as ev
 from messenger import services
 from messenger.models import WebhookDelivery
@@ -54,8 +56,45 @@ def describe(delivery):
     }
 
 
-def replay(delivery):
-    services.retry_delivery(delivery)
+def replay(delivery, *, actor=None):
+    with transaction.atomic():
+        services.retry_delivery(delivery)
+        audit_record(
+            actor,
+            Action.DELIVERIES_REPLAYED,
+            delivery.facebook_page.entry_point,
+            deliveries=1,
+            delivery_id=delivery.pk,
+        )
+
+
+class CampaignStillInactive(Exception):
+    """Replaying while the campaign is inactive would only ignore the deliveries again."""
+
+
+def ignored_while_inactive(facebook_page):
+    return WebhookDelivery.objects.filter(
+        facebook_page=facebook_page,
+        status=WebhookDelivery.Status.IGNORED,
+        last_error=services.CAMPAIGN_INACTIVE,
+    )
+
+
+def replay_ignored_while_inactive(facebook_page, *, actor=None):
+    """Process again, now the campaign is active, the page's deliveries kept while it was not.
+    Returns how many. Each is taken once: a conditional UPDATE from `ignored`, so two admins
+    pressing at once do not enqueue them twice."""
+    entry_point = facebook_page.entry_point
+    if not entry_point.campaign.is_active:
+        raise CampaignStillInactive("Activate the campaign first: they would be ignored again.")
+    with transaction.atomic():
+        ids = list(ignored_while_inactive(facebook_page).values_list("pk", flat=True))
+        taken = ignored_while_inactive(facebook_page).filter(pk__in=ids)
+        replayed = taken.update(status=WebhookDelivery.Status.RECEIVED, attempts=0, last_error="")
+        if replayed:
+            audit_record(actor, Action.DELIVERIES_REPLAYED, entry_point, deliveries=replayed)
+            transaction.on_commit(lambda: services.enqueue_processing(ids))
+    return replayed
 
 
 def _json_escape(match):

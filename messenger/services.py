@@ -39,6 +39,8 @@ PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
 PROFILE_ASK_AGAIN_AFTER = timedelta(minutes=2)
 LAST_EVENT_PRECISION = timedelta(minutes=1)
 ENTRY_POINT_ARCHIVED = "the entry point is archived"
+# Kept, not applied: replayable from the delivery log once the campaign is active again.
+CAMPAIGN_INACTIVE = "campaign inactive"
 
 
 # --- Receiving -------------------------------------------------------------------------------
@@ -236,7 +238,9 @@ def _claim(delivery_ids, batch_size):
 
 
 def _deliveries(**filters):
-    return WebhookDelivery.objects.select_related("facebook_page__entry_point").filter(**filters)
+    return WebhookDelivery.objects.select_related("facebook_page__entry_point__campaign").filter(
+        **filters
+    )
 
 
 def _count_attempt(deliveries):
@@ -256,6 +260,9 @@ def _apply_deliveries(deliveries):
     for delivery in deliveries:
         if delivery.facebook_page.entry_point.is_archived:  # stored just before it was archived
             outcomes.append((delivery, WebhookDelivery.Status.IGNORED, [], ENTRY_POINT_ARCHIVED))
+            continue
+        if not delivery.facebook_page.entry_point.campaign.is_active:
+            outcomes.append((delivery, WebhookDelivery.Status.IGNORED, [], CAMPAIGN_INACTIVE))
             continue
         try:
             parsed = ev.parse_body(ev.load_body(delivery.body))
@@ -418,7 +425,7 @@ def _pages_for(receiving_page, events):
     """Route entries by page id. An app's webhook gets the events of every page it serves, so an
     entry may belong to another of our pages of the same app; entries of pages we do not serve
     are ignored, and so are those of archived entry points (the page may be connected again
-    elsewhere)."""
+    elsewhere) and of inactive campaigns."""
     page_ids = {e.page_id for e in events if not isinstance(e, ev.IgnoredEvent)}
     pages = {}
     if receiving_page.page_id in page_ids:
@@ -426,7 +433,10 @@ def _pages_for(receiving_page, events):
     others = page_ids - set(pages)
     if others and receiving_page.app_id:
         for page in FacebookPage.objects.select_related("entry_point").filter(
-            app_id=receiving_page.app_id, page_id__in=others, entry_point__is_archived=False
+            app_id=receiving_page.app_id,
+            page_id__in=others,
+            entry_point__is_archived=False,
+            entry_point__campaign__is_active=True,
         ):
             pages[page.page_id] = page
     return pages

@@ -273,6 +273,7 @@ class _Failure:
     delay: float = 0.0
     path_contains: str = ""
     together: threading.Barrier | None = None  # held until the barrier's calls all arrived
+    hook: object = None  # called (no arguments) before the call is answered as usual
 
 
 @dataclass
@@ -325,6 +326,7 @@ class FakeGraphAPI:
         self._thread = None
         self._ids = itertools.count(1)  # never reset: ids stay unique across tests
         self.callback_timeout = CALLBACK_TIMEOUT_SECONDS  # the verify handshake's wait
+        self.hook_errors = []  # what `run_during_next` hooks raised
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -360,6 +362,7 @@ class FakeGraphAPI:
     def reset(self):
         with self._lock:
             self._state = _State()
+            self.hook_errors = []
 
     def add_page(
         self,
@@ -512,6 +515,12 @@ class FakeGraphAPI:
         together = threading.Barrier(times, timeout=timeout)
         self._queue(_Failure(None, 0, path_contains=path_contains, together=together), times)
 
+    def run_during_next(self, hook, *, times=1, path_contains=""):
+        """Call `hook()` while answering the next matching calls (then answer them as usual): a
+        test's look at the caller's state while it waits on Graph. What the hook raises is
+        kept in `hook_errors`."""
+        self._queue(_Failure(None, 0, path_contains=path_contains, hook=hook), times)
+
     @property
     def most_calls_at_once(self):
         """The most calls the fake was answering at the same time since the last reset."""
@@ -577,6 +586,11 @@ class FakeGraphAPI:
                 failure.together.wait()
             except threading.BrokenBarrierError:
                 return 503, ERROR_BODIES["2_service_unavailable"]
+        elif failure and failure.hook:
+            try:
+                failure.hook()
+            except Exception as exc:  # kept for the test to see; the call is answered
+                self.hook_errors.append(exc)
         elif failure and failure.delay:
             time.sleep(failure.delay)
         elif failure:

@@ -12,6 +12,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from agent_desktop.models import CannedResponse, Contact, Label, Message
+from campaigns.audit import audit_record
 from campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,12 +32,14 @@ def api_data(connected_page, agent):
     Campaign.objects.create(name="Second campaign")
     canned = CannedResponse.objects.create(shortcut="hello", text="Hi {{first_name}}")
     label = Label.objects.create(name="vip", color="purple")
+    entry = audit_record(None, "campaign_changed", connected_page.entry_point.campaign)
     return {
         "/api/campaigns/": connected_page.entry_point.campaign_id,
         "/api/entry-points/": connected_page.entry_point_id,
         "/api/contacts/": contact.pk,
         "/api/canned-responses/": canned.pk,
         "/api/labels/": label.pk,
+        "/api/audit/": entry.pk,
     }
 
 
