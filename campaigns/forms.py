@@ -88,6 +88,12 @@ class CampaignForm(forms.ModelForm):
             if len(ranges) > 1:
                 self.hidden_ranges[day] = len(ranges) - 1
 
+    def campaign_fields(self):
+        """The campaign's own fields as the services take them (the hours fields made into
+        `business_hours` by clean())."""
+        fields = {name: self.cleaned_data[name] for name in self._meta.fields}
+        return {**fields, "business_hours": self.instance.business_hours}
+
     def day_rows(self):
         """Per weekday: its name, its two time fields and their errors (one table row each)."""
         for day in business_hours.DAYS:

@@ -77,7 +77,7 @@ class CampaignCreateView(AdminOnlyMixin, CreateView):
     template_name = "campaigns/campaign_form.html"
 
     def form_valid(self, form):
-        campaign = services.campaign_create(actor=self.request.user, fields=form.cleaned_data)
+        campaign = services.campaign_create(actor=self.request.user, fields=form.campaign_fields())
         messages.success(self.request, f"Campaign “{campaign.name}” created.")
         return redirect(campaign)
 
@@ -91,7 +91,7 @@ class CampaignUpdateView(AdminOnlyMixin, UpdateView):
         # The form's instance already holds the new values: compare with the stored row.
         campaign = Campaign.objects.get(pk=self.object.pk)
         services.campaign_update(
-            campaign=campaign, actor=self.request.user, fields=form.cleaned_data
+            campaign=campaign, actor=self.request.user, fields=form.campaign_fields()
         )
         messages.success(self.request, "Campaign saved.")
         return redirect(campaign)
