@@ -150,9 +150,13 @@ def _contacts_after_messages(groups, *, from_customer=True):
         assignments=_AFTER_INBOUND,
     )
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
+    from agent_desktop import assignment
     from agent_desktop.workflow import customer_wrote
 
-    customer_wrote([pk for pk, counted, *_ in rows if counted])
+    written_to = [pk for pk, counted, *_ in rows if counted]
+    customer_wrote(written_to)
+    if written_to:  # new or reopened conversations go to an agent, once they are committed
+        assignment.when_committed(assignment.assign_contacts, written_to)
 
 
 _LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"
