@@ -147,6 +147,14 @@ def assign_contacts(contact_ids):
     return given
 
 
+def any_assigns_automatically(contact_ids):
+    """Whether any of these contacts is in a campaign that assigns automatically (so that the
+    others' messages cost no assignment after their commit)."""
+    return Contact.objects.filter(
+        pk__in=contact_ids, entry_point__campaign__auto_assign=True
+    ).exists()
+
+
 def assign_waiting_for(user):
     """The user came online or has room again: the waiting conversations of their campaigns
     are given out (to them or to whoever has more room)."""

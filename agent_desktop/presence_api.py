@@ -84,15 +84,16 @@ class HeartbeatSerializer(serializers.Serializer):
     active = serializers.BooleanField(default=False)
 
 
+class PresenceSerializer(serializers.Serializer):
+    presence = serializers.ChoiceField(Presence.choices)
+
+
 class HeartbeatView(APIView):
     """A desktop tab is open (and, with `active`, was used since the last beat)."""
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(
-        request=HeartbeatSerializer,
-        responses={200: serializers.DictField(child=serializers.CharField())},
-    )
+    @extend_schema(request=HeartbeatSerializer, responses=PresenceSerializer)
     def post(self, request):
         beat = HeartbeatSerializer(data=request.data)
         beat.is_valid(raise_exception=True)

@@ -155,7 +155,8 @@ def _contacts_after_messages(groups, *, from_customer=True):
 
     written_to = [pk for pk, counted, *_ in rows if counted]
     customer_wrote(written_to)
-    if written_to:  # new or reopened conversations go to an agent, once they are committed
+    # New or reopened conversations go to an agent once committed, where a campaign says so.
+    if written_to and assignment.any_assigns_automatically(written_to):
         assignment.when_committed(assignment.assign_contacts, written_to)
 
 
