@@ -131,6 +131,14 @@ def test_the_online_agent_gets_the_next_customer_an_away_one_none_and_a_newcomer
             Activity.objects.filter(contact=jonas).values_list("kind", "target_user__username")
         ) == [("assigned", "kim")]
         expect(alex_page.get_by_test_id("contact-row").filter(has_text="Jonas")).to_have_count(0)
+
+        # Kim's transfer list says who could take Jonas now: Alex, away, holding Maria.
+        kim_page.get_by_test_id("contact-row").filter(has_text="Jonas").click()
+        expect(kim_page.get_by_label("Transfer to").locator("option")).to_have_text(
+            ["Alex Agent · ◐ away · 1/10 open"]
+        )
+        screenshot(kim_page, "94_transfer_list_with_presence")
+        assert_accessible(kim_page, "conversation with the transfer list")
     finally:
         for context in contexts:
             context.close()
