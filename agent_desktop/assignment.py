@@ -38,25 +38,29 @@ def open_conversations(user_id):
     return Contact.objects.filter(assigned_to_id=user_id, status__in=OPEN).count()
 
 
+def with_open_count(users):
+    """The users (a queryset), each with `open_count`: open conversations held, as above."""
+    return users.annotate(
+        open_count=Count(
+            "assigned_contacts", filter=Q(assigned_contacts__status__in=OPEN), distinct=True
+        )
+    )
+
+
 def available_agents(campaign, *, now=None, excluding=()):
     """The campaign's members who can take a conversation now, best first: online (a desktop
     tab beats and is used, not away), agents or supervisors (admins are never given work),
     active, under capacity; fewest open conversations first, then the longest since their last
     assignment. Each carries `open_count`."""
-    users = (
+    members = (
         get_user_model()
         .objects.filter(
             online_q(now), campaigns=campaign, is_active=True, is_staff=False, is_superuser=False
         )
         .exclude(groups__name=ADMIN_GROUP)
         .exclude(pk__in=[user.pk for user in excluding])
-        .annotate(
-            open_count=Count(
-                "assigned_contacts", filter=Q(assigned_contacts__status__in=OPEN), distinct=True
-            )
-        )
-        .filter(open_count__lt=F("person__capacity"))
     )
+    users = with_open_count(members).filter(open_count__lt=F("person__capacity"))
     return users.order_by("open_count", F("person__last_assigned_at").asc(nulls_first=True), "pk")
 
 

@@ -4,11 +4,9 @@ waiting in their campaigns (agent_desktop.assignment).
 
 What counts as online, away or offline is campaigns.people's rule (presence_of, online_q)."""
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from agent_desktop import assignment
-from agent_desktop.workflow import OPEN
 from campaigns.models import Person
 from campaigns.people import online_q, person_of, presence_of
 
@@ -75,11 +73,7 @@ def people_with_presence(users, now=None):
     """The users (a queryset) as lists show them: each with `presence`, `capacity` and
     `open_count`; online first, then away, then offline, by name within each."""
     now = now or timezone.now()
-    users = users.select_related("person").annotate(
-        open_count=Count(
-            "assigned_contacts", filter=Q(assigned_contacts__status__in=OPEN), distinct=True
-        )
-    )
+    users = assignment.with_open_count(users.select_related("person"))
     order = {Presence.ONLINE: 0, Presence.AWAY: 1, Presence.OFFLINE: 2}
     users = list(users)
     for user in users:

@@ -2,7 +2,8 @@
 
 `GET /api/me/` → `{id, username, first_name, last_name, email, role, campaigns, presence,
 capacity, open_conversations}`; `PATCH /api/me/` `{presence: "online"|"away", capacity: 0..200}`;
-`POST /api/me/heartbeat/` `{active}` → `{presence}` (the desktop tab's beat, js/presence.js)."""
+`POST /api/me/heartbeat/` `{active}` → `{presence}`: a client's beat while it is open (the
+desktop page beats through its own URL, agent_desktop.presence_views)."""
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -89,7 +90,7 @@ class PresenceSerializer(serializers.Serializer):
 
 
 class HeartbeatView(APIView):
-    """A desktop tab is open (and, with `active`, was used since the last beat)."""
+    """A client is open (and, with `active`, was used since the last beat)."""
 
     permission_classes = [permissions.IsAuthenticated]
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.desktop, name="home"),
     path("list/", views.contact_list_partial, name="list"),
     path("presence/", presence_views.presence_set, name="presence"),
+    path("presence/beat/", presence_views.heartbeat, name="heartbeat"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/live/", views.conversation_partial, name="conversation"),
     path("contacts/<int:pk>/reply/", views.reply, name="reply"),

@@ -1,5 +1,5 @@
-// Presence: while this desktop tab is visible it beats every few seconds (POST /api/me/heartbeat/
-// {active}), `active` saying whether the agent used it (keys, pointer, focus) since the last
+// Presence: while this desktop tab is visible it beats every few seconds (POST
+// /desktop/presence/beat/ active=1|0), `active` saying whether the agent used it (keys, pointer, focus) since the last
 // beat. No beats (tab closed or hidden) makes the agent offline after a minute; beats without
 // use make them away after 10 idle minutes. The answer says what the server counts them as,
 // shown beside the away toggle.
@@ -29,8 +29,8 @@
     try {
       const response = await fetch(form.dataset.beat, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-        body: JSON.stringify({ active }),
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        body: new URLSearchParams({ active: active ? "1" : "0" }),
         credentials: "same-origin",
       });
       if (response.ok) show((await response.json()).presence);

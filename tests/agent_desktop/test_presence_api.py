@@ -133,8 +133,20 @@ def test_the_schema_lists_me_and_the_heartbeat(api):
 def test_the_desktop_shows_the_away_toggle_and_loads_the_heartbeat_script(agent_client):
     page = agent_client.get("/desktop/").content.decode()
     assert 'data-testid="away-toggle"' in page and 'aria-pressed="false"' in page
-    assert 'data-beat="/api/me/heartbeat/"' in page
+    assert 'data-beat="/desktop/presence/beat/"' in page
     assert "js/presence" in page
+
+
+def test_the_desktop_tab_beats_through_its_own_url(agent_client, agent):
+    assert agent_client.post("/desktop/presence/beat/", {"active": "1"}).json() == {
+        "presence": "online"
+    }
+    eleven_minutes_ago = timezone.now() - timedelta(minutes=11)
+    Person.objects.filter(user=agent).update(last_active_at=eleven_minutes_ago)
+    assert agent_client.post("/desktop/presence/beat/", {"active": "0"}).json() == {
+        "presence": "away"
+    }
+    assert agent_client.get("/desktop/presence/beat/").status_code == 405
 
 
 def test_the_away_toggle_sets_away_and_back_and_returns_to_the_page(agent_client, agent):
