@@ -218,10 +218,12 @@ class Note(models.Model):
 
 
 class Notification(models.Model):
-    """Something a user should know about (for now: a mention in a note), until they read it."""
+    """Something a user should know about (a mention in a note, a conversation automatic
+    assignment gave them), until they read it."""
 
     class Kind(models.TextChoices):
         MENTION = "mention", "Mentioned in a note"
+        ASSIGNED = "assigned", "Conversation assigned to you"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -152,11 +152,16 @@ def _contacts_after_messages(groups, *, from_customer=True):
         assignments=_AFTER_INBOUND,
     )
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
+    from agent_desktop import assignment
     from agent_desktop.away_replies import away_replies_send
     from agent_desktop.workflow import customer_wrote
 
-    customer_wrote([contact.pk for contact, _ in customers_wrote])
+    written_to = [contact.pk for contact, _ in customers_wrote]
+    customer_wrote(written_to)
     away_replies_send(customers_wrote)
+    # New or reopened conversations go to an agent once committed, where a campaign says so.
+    if written_to and assignment.any_assigns_automatically(written_to):
+        assignment.when_committed(assignment.assign_contacts, written_to)
 
 
 _LATEST_IS_NEWER = "{table}.last_message_at IS NULL OR {table}.last_message_at <= v.latest"

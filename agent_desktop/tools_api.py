@@ -96,7 +96,8 @@ class MarkReadSerializer(serializers.Serializer):
 
 @extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only unread ones")])
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The caller's notifications, newest first (kind `mention`: a note that names them)."""
+    """The caller's notifications, newest first (kind `mention`: a note that names them;
+    `assigned`: automatic assignment gave them a conversation)."""
 
     serializer_class = NotificationSerializer
     permission_classes = [permissions.IsAuthenticated]

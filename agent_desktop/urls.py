@@ -1,12 +1,14 @@
 from django.urls import path
 
-from agent_desktop import team_views, views
+from agent_desktop import presence_views, team_views, views
 
 app_name = "agent_desktop"
 
 urlpatterns = [
     path("", views.desktop, name="home"),
     path("list/", views.contact_list_partial, name="list"),
+    path("presence/", presence_views.presence_set, name="presence"),
+    path("presence/beat/", presence_views.heartbeat, name="heartbeat"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/live/", views.conversation_partial, name="conversation"),
     path("contacts/<int:pk>/reply/", views.reply, name="reply"),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from agent_desktop import (
     channels,
     media,
+    presence,
     queue_signals,
     selectors,
     services,
@@ -103,7 +104,9 @@ def _conversation_context(request, contact):
         "window": channels.reply_window(contact),
         "may_act": may_act,
         "holder_name": workflow.user_name(contact.assigned_to),
-        "transfer_to": selectors.transfer_candidates(contact) if may_act else [],
+        "transfer_to": (
+            presence.people_with_presence(selectors.transfer_candidates(contact)) if may_act else []
+        ),
         "snooze_choices": SNOOZE_CHOICES,
         **team_tools.conversation_context(request, contact),
     }

@@ -74,6 +74,7 @@ def contact_claim(*, contact, agent, take_over=False):
         assigned_to=agent,
         status=_ANSWERING,
     )
+    _capacity_freed(holder)
 
 
 def contact_release(*, contact, agent):
@@ -88,6 +89,11 @@ def contact_release(*, contact, agent):
         assigned_to=None,
         status=Case(When(status=Status.ASSIGNED, then=Value(Status.NEW)), default=F("status")),
     )
+    # Waiting again: automatic assignment gives it to someone else (the releaser gave it up).
+    from agent_desktop import assignment
+
+    if contact.status == Status.NEW:
+        assignment.when_committed(assignment.assign_next, contact, excluding=[agent])
 
 
 def contact_transfer(*, contact, agent, to):
@@ -99,7 +105,8 @@ def contact_transfer(*, contact, agent, to):
     ):
         raise ActionRefused(f"{user_name(to)} can't take this conversation.")
     took_over_from = _check_may_act(contact, agent)
-    kind = Activity.Kind.ASSIGNED if contact.assigned_to is None else Activity.Kind.TRANSFERRED
+    holder = contact.assigned_to
+    kind = Activity.Kind.ASSIGNED if holder is None else Activity.Kind.TRANSFERRED
     _change(
         contact,
         agent,
@@ -109,6 +116,7 @@ def contact_transfer(*, contact, agent, to):
         assigned_to=to,
         status=_ANSWERING,
     )
+    _capacity_freed(holder)
 
 
 def contact_close(*, contact, agent):
@@ -125,6 +133,7 @@ def contact_close(*, contact, agent):
         unread_count=0,
         away_replied_at=None,  # the next conversation gets its own away reply
     )
+    _capacity_freed(contact.assigned_to)
 
 
 def contact_reopen(*, contact, agent):
@@ -139,6 +148,10 @@ def contact_reopen(*, contact, agent):
         took_over_from=took_over_from,
         status=Status.ASSIGNED if contact.assigned_to_id else Status.NEW,
     )
+    if contact.status == Status.NEW:  # open without a holder: waits for an agent
+        from agent_desktop import assignment
+
+        assignment.when_committed(assignment.assign_contacts, [contact.pk])
 
 
 def contact_snooze(*, contact, agent, until: datetime):
@@ -206,12 +219,16 @@ def customer_wrote(contact_ids):
 
 def wake_snoozed(now=None):
     """Snoozed contacts whose time has come are open again (beat task); returns how many."""
+    from agent_desktop import assignment
+
     is_due = Q(status=Status.SNOOZED, snoozed_until__lte=now or timezone.now())
-    woken = 0
+    woken = []
     for contact in Contact.objects.filter(is_due).order_by("pk"):
         with transaction.atomic():
-            woken += _wake(contact, is_due, reason="snooze ended")
-    return woken
+            if _wake(contact, is_due, reason="snooze ended"):
+                woken.append(contact.pk)
+    assignment.assign_contacts(woken)  # those without a holder wait for an agent again
+    return len(woken)
 
 
 def _wake(contact, still, *, reason):
@@ -222,6 +239,15 @@ def _wake(contact, still, *, reason):
     if rows:
         activity_record(contact, Activity.Kind.REOPENED, None, target=reason or None)
     return rows
+
+
+def _capacity_freed(holder):
+    """`holder` no longer holds a conversation: once committed, automatic assignment may give
+    them a waiting one."""
+    from agent_desktop import assignment
+
+    if holder is not None:
+        assignment.when_committed(assignment.assign_waiting_for, holder)
 
 
 # --- The rules -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.models import Person
@@ -35,3 +36,17 @@ def presence_of(person, now=None):
     if not person.last_active_at or now - person.last_active_at > IDLE_AWAY_AFTER:
         return Presence.AWAY
     return Presence.ONLINE
+
+
+def online_q(now=None, prefix="person__"):
+    """The database's side of presence_of: people whose tab beats, not away nor idle
+    (`prefix` leads from the queried model to Person; "" when querying Person itself). The
+    two must agree; the caller also asks for active users."""
+    now = now or timezone.now()
+    return Q(
+        **{
+            f"{prefix}last_seen_at__gte": now - OFFLINE_AFTER,
+            f"{prefix}away": False,
+            f"{prefix}last_active_at__gte": now - IDLE_AWAY_AFTER,
+        }
+    )

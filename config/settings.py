@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agent_desktop.tasks.wake_snoozed_contacts",
         "schedule": env.float("SNOOZE_WAKE_INTERVAL_SECONDS", default=60.0),
     },
+    # Conversations waiting in campaigns that assign automatically (missed by a dead worker…).
+    "assign-waiting-contacts": {
+        "task": "agent_desktop.tasks.assign_waiting_contacts",
+        "schedule": env.float("ASSIGN_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
     # Token lifecycle: validity, pages_messaging and expiry of every page's token, daily.
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",

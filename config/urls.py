@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from agent_desktop.api import ContactViewSet
+from agent_desktop.presence_api import HeartbeatView, MeView
 from agent_desktop.tools_api import CannedResponseViewSet, LabelViewSet, NotificationViewSet
 from campaigns.api import AuditViewSet, CampaignViewSet, EntryPointViewSet
 from campaigns.views import home
@@ -30,6 +31,8 @@ urlpatterns = [
     path("desktop/", include("agent_desktop.urls")),
     path(f"{settings.WEBHOOK_PATH_PREFIX}/", include("messenger.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/me/", MeView.as_view(), name="api-me"),
+    path("api/me/heartbeat/", HeartbeatView.as_view(), name="api-heartbeat"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

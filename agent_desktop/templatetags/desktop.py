@@ -118,3 +118,22 @@ def latest_mention_id(user):
         Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
         or 0
     )
+
+
+@register.inclusion_tag("agent_desktop/partials/_presence_toggle.html", takes_context=True)
+def presence_toggle(context):
+    """The away toggle of the desktop's header, and where js/presence.js sends its beats. The
+    page is shown to a tab that beats from now on: online unless the person said away."""
+    from campaigns.models import Person
+    from campaigns.people import HEARTBEAT_SECONDS
+
+    request = context["request"]
+    # One read; the Person row itself is made by the first heartbeat.
+    away = Person.objects.filter(user=request.user, away=True).exists()
+    return {
+        "away": away,
+        "shown": "away" if away else "online",
+        "next": request.get_full_path(),
+        "csrf_token": context.get("csrf_token"),
+        "beat_every": HEARTBEAT_SECONDS,
+    }

@@ -5,7 +5,8 @@
 // built-in source reads the contact list's poll (data-recent-inbound: the agent's own and
 // unassigned open contacts, latest customer message first). The mention source polls
 // /api/notifications/?unread=1 (every few seconds, only while notifications are on) and calls
-// notify() for each mention newer than the newest the page was drawn with.
+// notify() for each mention (or conversation assigned to the agent) newer than the newest the
+// page was drawn with.
 (function () {
   const desktop = document.querySelector(".desktop[data-user]");
   const toggle = document.querySelector("[data-notify-toggle]");
@@ -96,10 +97,11 @@
     const mentions = Array.isArray(answer) ? answer : answer.results || [];
     for (const mention of mentions) {
       if (mention.id <= mentionsAfter) continue;
+      const assigned = mention.kind === "assigned"; // automatic assignment gave it to them
       notify({
-        key: `mention:${mention.id}`,
-        title: `${mention.author_name || "A colleague"} mentioned you`,
-        body: `About ${mention.contact_name}: ${mention.note_text}`.slice(0, 180),
+        key: `${mention.kind}:${mention.id}`,
+        title: assigned ? `${mention.contact_name} was assigned to you` : `${mention.author_name || "A colleague"} mentioned you`,
+        body: assigned ? "A new conversation is waiting for your answer." : `About ${mention.contact_name}: ${mention.note_text}`.slice(0, 180),
         url: list ? list.dataset.contactUrl.replace("/0/", `/${mention.contact}/`) : undefined,
       });
     }

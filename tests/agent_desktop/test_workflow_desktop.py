@@ -76,7 +76,7 @@ def test_transfer_lists_members_other_than_the_holder(client, make_contact, agen
     client.force_login(agent)
     html = client.get(url(contact)).content.decode()
     options = html.split('id="transfer-to"', 1)[1].split("</select>", 1)[0]
-    assert ">Sam</option>" in options and ">Alex</option>" not in options
+    assert ">Sam · ○ offline · 0/10 open</option>" in options and ">Alex" not in options
 
 
 def test_a_reply_on_a_colleagues_conversation_is_refused_with_the_reason(

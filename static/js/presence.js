@@ -1,0 +1,51 @@
+// Presence: while this desktop tab is visible it beats every few seconds (POST
+// /desktop/presence/beat/ active=1|0), `active` saying whether the agent used it (keys, pointer, focus) since the last
+// beat. No beats (tab closed or hidden) makes the agent offline after a minute; beats without
+// use make them away after 10 idle minutes. The answer says what the server counts them as,
+// shown beside the away toggle.
+(function () {
+  const form = document.querySelector("form[data-presence]");
+  if (!form) return;
+  const every = Number(form.dataset.beatEvery || 20) * 1000;
+  const status = form.querySelector("[data-presence-status]");
+  const text = form.querySelector("[data-presence-text]");
+  const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  let used = true; // opening the page is using it
+
+  for (const event of ["keydown", "pointerdown", "focusin", "wheel"]) {
+    document.addEventListener(event, () => { used = true; }, { passive: true, capture: true });
+  }
+
+  function show(presence) {
+    if (!["online", "away", "offline"].includes(presence)) return;
+    status.className = `presence presence-${presence}`;
+    text.textContent = presence;
+  }
+
+  async function beat() {
+    if (document.visibilityState !== "visible") return;
+    const active = used;
+    used = false;
+    try {
+      const response = await fetch(form.dataset.beat, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        body: new URLSearchParams({ active: active ? "1" : "0" }),
+        credentials: "same-origin",
+      });
+      if (response.ok) show((await response.json()).presence);
+    } catch {
+      used = used || active; // not heard: the next beat tells it again
+    }
+  }
+
+  beat();
+  setInterval(beat, every);
+  // Back to this tab: say so at once rather than at the next tick.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      used = true;
+      beat();
+    }
+  });
+})();
