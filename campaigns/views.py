@@ -18,6 +18,7 @@ from campaigns.checklist import checklist
 from campaigns.forms import CampaignForm, EntryPointForm, MessengerCredentialsForm
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
+from campaigns.team_forms import AddMemberForm
 from messenger import delivery_log
 from messenger import health as setup_health
 from messenger.models import WebhookDelivery
@@ -95,6 +96,7 @@ def _render_campaign_detail(request, campaign, entry_point_form=None):
             "entry_points": selectors.entry_points_of(campaign),
             "archived_entry_points": selectors.archived_entry_points_of(campaign),
             "agents": campaign.agents.order_by("username"),
+            "add_member_form": AddMemberForm(campaign=campaign),
             "entry_point_form": entry_point_form or EntryPointForm(),
         },
         status=400 if entry_point_form else 200,

@@ -118,3 +118,11 @@ def latest_mention_id(user):
         Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
         or 0
     )
+
+
+@register.simple_tag
+def notification_preferences(user):
+    """{name: bool}: what the person chose on their profile page for js/notifications.js."""
+    from agent_desktop.profile import notification_preferences_of
+
+    return notification_preferences_of(user)

@@ -18,6 +18,8 @@
   const shown = new Set();
   let newestSeen = null; // the newest customer message time the page knows about
 
+  // What the person chose on their profile page (data-prefs-*): each source and the sound.
+  const prefers = (name) => toggle.dataset[`prefs${name[0].toUpperCase()}${name.slice(1)}`] !== "off";
   const wanted = () => localStorage.getItem(storageKey) === "on";
   const enabled = () => supported && wanted() && Notification.permission === "granted";
 
@@ -54,6 +56,7 @@
       if (url) window.location.assign(url);
       notification.close();
     };
+    if (!prefers("sound")) return;
     sound.currentTime = 0;
     sound.play().catch(() => {}); // autoplay may be refused before any click: the notification stays
   }
@@ -69,6 +72,7 @@
       const at = Date.parse(entry.at);
       if (newestSeen === null || at > newestSeen) newestSeen = at;
       if (baseline === null || at <= baseline) continue; // known when the page loaded or polled
+      if (!prefers(entry.mine ? "assigned" : "unassigned")) continue;
       notify({
         key: `message:${entry.id}:${entry.at}`,
         title: entry.mine ? `New message from ${entry.name}` : `${entry.name} is waiting`,
@@ -83,7 +87,7 @@
   // later ones are new.
   let mentionsAfter = Number(toggle.dataset.mentionsAfter || 0);
   async function readMentions() {
-    if (!enabled()) return;
+    if (!enabled() || !prefers("mentions")) return;
     let answer;
     try {
       const response = await fetch(toggle.dataset.mentions, { headers: { Accept: "application/json" } });
