@@ -52,6 +52,13 @@ class NotificationsForm(forms.Form):
     )
 
 
+def _password_form(user, data=None):
+    form = PasswordChangeForm(user, data)
+    # Django focuses it, made for a page of its own; here it would scroll past the other cards.
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
+    return form
+
+
 def _profile_page(request, status=200, **bound):
     user = request.user
     prefs = profile.notification_preferences_of(user)
@@ -67,7 +74,7 @@ def _profile_page(request, status=200, **bound):
             },
         ),
         "avatar_form": bound.get("avatar_form") or AvatarForm(),
-        "password_form": bound.get("password_form") or PasswordChangeForm(user),
+        "password_form": bound.get("password_form") or _password_form(user),
         "notifications_form": bound.get("notifications_form")
         or NotificationsForm(initial={"wanted": [name for name, on in prefs.items() if on]}),
         "token_created_at": profile.api_token_created_at(user),
@@ -125,7 +132,7 @@ def avatar_file(request, pk):
 @login_required
 @require_POST
 def password_save(request):
-    form = PasswordChangeForm(request.user, request.POST)
+    form = _password_form(request.user, request.POST)
     if not form.is_valid():
         return _profile_page(request, 400, password_form=form)
     form.save()

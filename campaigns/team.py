@@ -20,11 +20,11 @@ from campaigns.roles import ADMIN_GROUP, SUPERVISOR_GROUP, user_role
 
 User = get_user_model()
 
-ROLES = {
-    "admin": "Admin: everything, in every campaign",
-    "supervisor": "Supervisor: all conversations and reports of their campaigns; takes over",
-    "agent": "Agent: the conversations of their campaigns",
-}
+ROLES = {"agent": "Agent", "supervisor": "Supervisor", "admin": "Admin"}
+ROLES_HELP = (
+    "Agent: the conversations of their campaigns. Supervisor: all conversations and reports of "
+    "their campaigns, and takes over. Admin: everything, in every campaign."
+)
 
 
 class TeamError(Exception):
@@ -266,6 +266,7 @@ def person_facts(user, now=None):
         "state": person_state(user),
         "presence": presence_of(person, now),
         "capacity": person.capacity,
+        "has_avatar": bool(person.avatar),
         "campaigns": list(user.campaigns.all()),
     }
 

@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from campaigns.models import Campaign
-from campaigns.team import ROLES, email_taken, username_taken
+from campaigns.team import ROLES, ROLES_HELP, email_taken, username_taken
 
 User = get_user_model()
 ROLE_CHOICES = list(ROLES.items())
@@ -27,7 +27,7 @@ class NewPersonForm(forms.Form):
 
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="agent")
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="agent", help_text=ROLES_HELP)
     campaigns = CampaignsField()
 
     def clean_username(self):
@@ -98,7 +98,7 @@ class AddWithPasswordForm(NewPersonForm):
 class PersonForm(forms.Form):
     """A person's page: role, campaigns and how many conversations they hold at once."""
 
-    role = forms.ChoiceField(choices=ROLE_CHOICES)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, help_text=ROLES_HELP)
     campaigns = CampaignsField()
     capacity = forms.IntegerField(
         min_value=0,
@@ -110,7 +110,9 @@ class PersonForm(forms.Form):
 class AddMemberForm(forms.Form):
     """The campaign page's "add a member": any active person not in it yet."""
 
-    user = forms.ModelChoiceField(queryset=User.objects.none(), label="Person", empty_label=None)
+    user = forms.ModelChoiceField(
+        queryset=User.objects.none(), label="Add a person", empty_label=None
+    )
 
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
