@@ -47,7 +47,7 @@ def test_name_and_e_mail_are_saved_and_a_taken_address_is_shown_back(agent_clien
 
 
 def test_a_picture_is_kept_under_a_name_of_its_type_and_served_sandboxed(
-    agent_client, agent, client
+    agent_client, agent, admin_user
 ):
     upload = SimpleUploadedFile("me.gif", png(), content_type="image/gif")
     response = agent_client.post("/profile/avatar/", {"avatar": upload}, follow=True)
