@@ -16,6 +16,10 @@ from campaigns.roles import SUPERVISOR_GROUP
 # Answers that show nothing of the campaign: shared by design (labels are global), or about the
 # caller alone (marking one's own notifications read).
 SHARED = {("get", "/api/labels/{id}/"), ("post", "/api/notifications/read/")}
+# Another campaign's (or person's) objects: 404, as if they did not exist; for campaigns and
+# canned replies only when read (writing them is for admins: 403 before any look-up).
+HIDDEN = {"contacts", "notifications"}
+HIDDEN_WHEN_READ = {"campaigns", "canned-responses"}
 
 
 @pytest.fixture
@@ -106,9 +110,7 @@ def test_every_api_path_refuses_another_campaigns_outsider(who, theirs, outsider
             expected = {200, 403}  # a list: scoped to the caller (checked below), or admins only
         elif resource(path) == "users":
             expected = {403}
-        elif resource(path) in ("contacts", "notifications"):
-            expected = {404}
-        elif method == "get" and resource(path) in ("campaigns", "canned-responses"):
+        elif resource(path) in HIDDEN or (method == "get" and resource(path) in HIDDEN_WHEN_READ):
             expected = {404}
         else:
             expected = {403}  # changing campaigns, entry points, canned replies, labels: admins
