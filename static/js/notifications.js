@@ -1,5 +1,7 @@
 // Browser notifications and a short sound for the agent's queue, opt-in per agent and per
 // browser (remembered in localStorage under the user's id), never while the tab has focus.
+// What is told, and whether the sound plays, follows the person's choices on their profile
+// page (data-prefs-assigned / -unassigned / -mentions / -sound on the toggle: "on" or "off").
 //
 // Sources call `window.deskNotifications.notify({key, title, body, url})`; `key` dedupes. The
 // built-in source reads the contact list's poll (data-recent-inbound: the agent's own and
