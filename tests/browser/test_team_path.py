@@ -3,11 +3,13 @@ e-mailed link, sets a password and lands logged in; the link then says it was us
 adds the agent to a campaign on the person's page, and the agent finds their profile page. Each
 page is checked with axe-core and for overflow at 390, 768 and 1366 px, and photographed."""
 
+import io
 import re
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
@@ -16,6 +18,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (390, 768, 1366)
 NEW_PASSWORD = "a long and unusual passphrase 42"
+
+
+def png():
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def check_at_every_width(page, name, assert_accessible, screenshot):
@@ -119,4 +127,18 @@ def test_an_admin_invites_an_agent_who_sets_a_password_and_joins_a_campaign(
     nina_page.goto("/profile/")
     expect(nina_page.get_by_test_id("api-token")).to_contain_text("You have a token, created on")
     expect(nina_page.get_by_test_id("new-token")).to_have_count(0)
+
+    # A picture, then a password change with a mistake: the error shows beside the field.
+    nina_page.get_by_label("New picture").set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": png()}
+    )
+    nina_page.get_by_role("button", name="Upload").click()
+    expect(nina_page.get_by_text("Your picture is saved.")).to_be_visible()
+    expect(nina_page.get_by_role("img", name="Your picture")).to_have_js_property("naturalWidth", 8)
+    nina_page.get_by_label("Old password").fill("not it")
+    nina_page.get_by_label("New password", exact=True).fill("another long passphrase 7")
+    nina_page.get_by_label("New password confirmation").fill("another long passphrase 7")
+    nina_page.get_by_role("button", name="Change password").click()
+    expect(nina_page.get_by_text("Your old password was entered incorrectly")).to_be_visible()
+    check_at_every_width(nina_page, "8_profile_password_error", assert_accessible, screenshot)
     nina_context.close()
