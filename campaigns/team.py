@@ -202,6 +202,30 @@ def person_set_names(*, user, first_name, last_name, email):
     user.save(update_fields=["first_name", "last_name", "email"])
 
 
+def person_update(*, actor, user, **changes):
+    """Apply what an admin changed of a person (any of first_name, last_name, email, role,
+    campaigns, capacity, is_active), all or nothing: a refused change (TeamError) undoes the
+    others."""
+    with transaction.atomic():
+        if {"first_name", "last_name", "email"} & changes.keys():
+            person_set_names(
+                user=user,
+                first_name=changes.get("first_name", user.first_name),
+                last_name=changes.get("last_name", user.last_name),
+                email=changes.get("email", user.email),
+            )
+        if "role" in changes:
+            person_set_role(actor=actor, user=user, role=changes["role"])
+        if "campaigns" in changes:
+            person_set_campaigns(actor=actor, user=user, campaigns=changes["campaigns"])
+        if "capacity" in changes:
+            person_set_capacity(user=user, capacity=changes["capacity"])
+        if changes.get("is_active") is False:
+            person_deactivate(actor=actor, user=user)
+        elif changes.get("is_active") is True:
+            person_reactivate(actor=actor, user=user)
+
+
 # --- Deactivating ------------------------------------------------------------------------------
 def person_deactivate(*, actor, user):
     """Stop `user` at once: no login, their sessions and API token gone. Refuses the actor

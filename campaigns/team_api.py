@@ -3,7 +3,6 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -105,26 +104,8 @@ class UserSerializer(serializers.Serializer):
         return user
 
     def update(self, user, data):
-        actor = self.context["request"].user
         try:
-            with transaction.atomic():  # a refused change undoes the others of the same PATCH
-                if {"first_name", "last_name", "email"} & data.keys():
-                    team.person_set_names(
-                        user=user,
-                        first_name=data.get("first_name", user.first_name),
-                        last_name=data.get("last_name", user.last_name),
-                        email=data.get("email", user.email),
-                    )
-                if "role" in data:
-                    team.person_set_role(actor=actor, user=user, role=data["role"])
-                if "campaigns" in data:
-                    team.person_set_campaigns(actor=actor, user=user, campaigns=data["campaigns"])
-                if "capacity" in data:
-                    team.person_set_capacity(user=user, capacity=data["capacity"])
-                if data.get("is_active") is False:
-                    team.person_deactivate(actor=actor, user=user)
-                elif data.get("is_active") is True:
-                    team.person_reactivate(actor=actor, user=user)
+            team.person_update(actor=self.context["request"].user, user=user, **data)
         except team.TeamError as error:
             raise serializers.ValidationError({error.field or "detail": [str(error)]}) from error
         return user

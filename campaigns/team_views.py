@@ -88,14 +88,10 @@ def person_detail(request, pk):
     if not form.is_valid():
         return _person_page(request, user, form)
     try:
-        team.person_set_role(actor=request.user, user=user, role=form.cleaned_data["role"])
+        team.person_update(actor=request.user, user=user, **form.cleaned_data)
     except team.TeamError as error:
         form.add_error(error.field, str(error))
         return _person_page(request, user, form)
-    team.person_set_campaigns(
-        actor=request.user, user=user, campaigns=form.cleaned_data["campaigns"]
-    )
-    team.person_set_capacity(user=user, capacity=form.cleaned_data["capacity"])
     messages.success(request, f"{user.get_username()} saved.")
     return redirect("team:person", pk=user.pk)
 
