@@ -8,6 +8,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from agent_desktop import media
+from campaigns.models import Person
 from campaigns.people import person_of
 
 MAX_AVATAR_BYTES = 2 * 1024 * 1024
@@ -26,8 +27,15 @@ class AvatarRefused(ValueError):
 
 
 def notification_preferences_of(user):
-    """{name: bool} for every NOTIFICATIONS entry, saved choices over the defaults."""
-    saved = person_of(user).notification_preferences or {}
+    """{name: bool} for every NOTIFICATIONS entry, saved choices over the defaults. One query
+    at most, and no row made: every desktop page asks."""
+    person = getattr(user, "_person_cache", None)  # campaigns.people.person_of's
+    if person is not None:
+        saved = person.notification_preferences
+    else:
+        found = Person.objects.filter(user=user).values_list("notification_preferences")
+        saved = (found.first() or [None])[0]
+    saved = saved or {}
     return {name: bool(saved.get(name, True)) for name in NOTIFICATIONS}
 
 
