@@ -4,6 +4,7 @@ members; and the invitation link's "Set your password" page (the invited person,
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -41,7 +42,7 @@ def team_list(request):
 def person_create(request, how):
     """`how`: "invite" (a link by e-mail) or "add" (with a password)."""
     if how not in NEW_PERSON_FORMS:
-        return redirect("team:list")
+        raise Http404("No such way to add a person")
     form = NEW_PERSON_FORMS[how](request.POST, prefix=how)
     if not form.is_valid():
         return _team_page(request, **{f"{how}_form": form})

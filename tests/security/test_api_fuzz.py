@@ -37,6 +37,7 @@ def api_data(connected_page, agent):
         "/api/contacts/": contact.pk,
         "/api/canned-responses/": canned.pk,
         "/api/labels/": label.pk,
+        "/api/users/": agent.pk,
     }
 
 
