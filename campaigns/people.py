@@ -8,9 +8,10 @@ from django.utils import timezone
 from campaigns.models import Person
 
 Presence = Person.Presence
-# A desktop tab beats every HEARTBEAT_SECONDS; missing two beats and a margin means it is gone.
+# An open desktop tab beats every HEARTBEAT_SECONDS, hidden or not; no beat for OFFLINE_AFTER
+# means no tab is open. 90 s, not two beats: Chromium slows a hidden tab's timers to one a minute.
 HEARTBEAT_SECONDS = 20
-OFFLINE_AFTER = timedelta(seconds=60)
+OFFLINE_AFTER = timedelta(seconds=90)
 IDLE_AWAY_AFTER = timedelta(minutes=10)
 
 
@@ -19,6 +20,19 @@ def person_of(user):
     person = getattr(user, "_person_cache", None)
     if person is None:
         person, _ = Person.objects.get_or_create(user=user)
+        user._person_cache = person
+    return person
+
+
+_NOT_READ = object()
+
+
+def person_read(user):
+    """The user's Person row or None, read at most once per request (cached on the user, as
+    `person_of` does) and never made: every desktop page asks."""
+    person = getattr(user, "_person_cache", _NOT_READ)
+    if person is _NOT_READ:
+        person = Person.objects.filter(user=user).first() if user.is_authenticated else None
         user._person_cache = person
     return person
 

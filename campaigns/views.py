@@ -23,6 +23,7 @@ from campaigns.forms import (
 )
 from campaigns.models import AuditEntry, Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
+from campaigns.team_forms import AddMemberForm
 from messenger import delivery_log
 from messenger import health as setup_health
 from messenger.models import WebhookDelivery
@@ -107,6 +108,7 @@ def _render_campaign_detail(request, campaign, entry_point_form=None):
             "archived_entry_points": selectors.archived_entry_points_of(campaign),
             "agents": campaign.agents.order_by("username"),
             "hours": business_hours.summary(campaign.business_hours),
+            "add_member_form": AddMemberForm(campaign=campaign),
             "entry_point_form": entry_point_form or EntryPointForm(),
         },
         status=400 if entry_point_form else 200,

@@ -8,17 +8,20 @@ _SECRET_PARAMS = re.compile(
 )
 # A webhook URL's key lets anyone post to it (signed or not): `/messenger/webhook/<key>/`.
 _WEBHOOK_KEY = re.compile(r"(/webhook/)[^/?#\s\"]+")
+# An invitation link sets someone's password: `/invite/<uidb64>/<token>/`.
+_INVITATION_TOKEN = re.compile(r"(/invite/[^/?#\s\"]+/)(?!set-password/)[^/?#\s\"]+")
 
 
 class RedactSecrets(logging.Filter):
     """Blank out tokens and webhook keys in URLs that a log line quotes (the servers' access
     logs show the sandbox's Graph API calls with their query strings, Facebook's handshake with
-    its verify token, and every webhook URL)."""
+    its verify token, every webhook URL and the invitation links people open)."""
 
     def filter(self, record):
         message = record.getMessage()
-        if "token=" in message or "appsecret_proof=" in message or "/webhook/" in message:
+        if any(mark in message for mark in ("token=", "appsecret_proof=", "/webhook/", "/invite/")):
             message = _SECRET_PARAMS.sub(r"\1[redacted]", message)
+            message = _INVITATION_TOKEN.sub(r"\1[redacted]", message)
             record.msg = _WEBHOOK_KEY.sub(r"\1[redacted]", message)
             record.args = ()
         return True

@@ -155,9 +155,21 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
 # The address counted: the one our TLS proxy saw when BEHIND_TLS_PROXY, else the connection's.
 AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip_address"
+# An invitation link (campaigns.invitations) works once, for 72 hours.
+PASSWORD_RESET_TIMEOUT = 72 * 3600
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- E-mail: invitations. EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587;
+# without it, development prints mails on the console and production uses an SMTP server on
+# localhost:25.
+if "EMAIL_URL" in os.environ:
+    globals().update(env.email_url("EMAIL_URL"))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Campaign Builder <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- I18n, static ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -11,6 +11,8 @@ from agent_desktop.api import ContactViewSet
 from agent_desktop.presence_api import HeartbeatView, MeView
 from agent_desktop.tools_api import CannedResponseViewSet, LabelViewSet, NotificationViewSet
 from campaigns.api import AuditViewSet, CampaignViewSet, EntryPointViewSet
+from campaigns.team_api import UserViewSet
+from campaigns.team_views import InvitationView
 from campaigns.views import home
 
 router = DefaultRouter()
@@ -21,12 +23,16 @@ router.register("canned-responses", CannedResponseViewSet, basename="canned-resp
 router.register("labels", LabelViewSet, basename="label")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("audit", AuditViewSet, basename="audit")
+router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
+    path("team/", include("campaigns.team_urls")),
+    path("invite/<uidb64>/<token>/", InvitationView.as_view(), name="invitation"),
+    path("profile/", include("agent_desktop.profile_urls")),
     path("desktop/settings/", include("agent_desktop.team_urls")),
     path("desktop/", include("agent_desktop.urls")),
     path(f"{settings.WEBHOOK_PATH_PREFIX}/", include("messenger.urls")),

@@ -41,6 +41,14 @@ def test_tokens_in_logged_urls_are_blanked_out():
             "GET /debug_token?input_token=[redacted]&access_token=[redacted]",
         ),
         ('"GET /x?access_token=EAAG" 200', '"GET /x?access_token=[redacted]" 200'),
+        (
+            '"GET /invite/Mg/d1ya8k-0123456789abcdef0123456789abcdef/ HTTP/1.1" 302',
+            '"GET /invite/Mg/[redacted]/ HTTP/1.1" 302',
+        ),
+        (
+            '"POST /invite/Mg/set-password/ HTTP/1.1" 302',
+            '"POST /invite/Mg/set-password/ HTTP/1.1" 302',
+        ),
     ],
 )
 def test_each_kind_of_token_is_blanked_out_and_the_rest_of_the_line_kept(logged, written):

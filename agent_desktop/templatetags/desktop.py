@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from agent_desktop import media, search
+from campaigns.people import HEARTBEAT_SECONDS, person_read
 
 register = template.Library()
 
@@ -124,12 +125,10 @@ def latest_mention_id(user):
 def presence_toggle(context):
     """The away toggle of the desktop's header, and where js/presence.js sends its beats. The
     page is shown to a tab that beats from now on: online unless the person said away."""
-    from campaigns.models import Person
-    from campaigns.people import HEARTBEAT_SECONDS
-
     request = context["request"]
-    # One read; the Person row itself is made by the first heartbeat.
-    away = Person.objects.filter(user=request.user, away=True).exists()
+    # One read (shared with the notification choices); the row is made by the first heartbeat.
+    person = person_read(request.user)
+    away = bool(person and person.away)
     return {
         "away": away,
         "shown": "away" if away else "online",
@@ -137,3 +136,11 @@ def presence_toggle(context):
         "csrf_token": context.get("csrf_token"),
         "beat_every": HEARTBEAT_SECONDS,
     }
+
+
+@register.simple_tag
+def notification_preferences(user):
+    """{name: bool}: what the person chose on their profile page for js/notifications.js."""
+    from agent_desktop.profile import notification_preferences_of
+
+    return notification_preferences_of(user)

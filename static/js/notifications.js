@@ -1,5 +1,7 @@
 // Browser notifications and a short sound for the agent's queue, opt-in per agent and per
 // browser (remembered in localStorage under the user's id), never while the tab has focus.
+// What is told, and whether the sound plays, follows the person's choices on their profile
+// page (data-prefs-assigned / -unassigned / -mentions / -sound on the toggle: "on" or "off").
 //
 // Sources call `window.deskNotifications.notify({key, title, body, url})`; `key` dedupes. The
 // built-in source reads the contact list's poll (data-recent-inbound: the agent's own and
@@ -19,6 +21,8 @@
   const shown = new Set();
   let newestSeen = null; // the newest customer message time the page knows about
 
+  // What the person chose on their profile page (data-prefs-*): each source and the sound.
+  const prefers = (name) => toggle.dataset[`prefs${name[0].toUpperCase()}${name.slice(1)}`] !== "off";
   const wanted = () => localStorage.getItem(storageKey) === "on";
   const enabled = () => supported && wanted() && Notification.permission === "granted";
 
@@ -55,6 +59,7 @@
       if (url) window.location.assign(url);
       notification.close();
     };
+    if (!prefers("sound")) return;
     sound.currentTime = 0;
     sound.play().catch(() => {}); // autoplay may be refused before any click: the notification stays
   }
@@ -70,6 +75,7 @@
       const at = Date.parse(entry.at);
       if (newestSeen === null || at > newestSeen) newestSeen = at;
       if (baseline === null || at <= baseline) continue; // known when the page loaded or polled
+      if (!prefers(entry.mine ? "assigned" : "unassigned")) continue;
       notify({
         key: `message:${entry.id}:${entry.at}`,
         title: entry.mine ? `New message from ${entry.name}` : `${entry.name} is waiting`,
@@ -84,7 +90,7 @@
   // later ones are new.
   let mentionsAfter = Number(toggle.dataset.mentionsAfter || 0);
   async function readMentions() {
-    if (!enabled()) return;
+    if (!enabled() || !prefers("mentions")) return;
     let answer;
     try {
       const response = await fetch(toggle.dataset.mentions, { headers: { Accept: "application/json" } });

@@ -1,7 +1,8 @@
-// Presence: while this desktop tab is visible it beats every few seconds (POST
-// /desktop/presence/beat/ active=1|0), `active` saying whether the agent used it (keys, pointer, focus) since the last
-// beat. No beats (tab closed or hidden) makes the agent offline after a minute; beats without
-// use make them away after 10 idle minutes. The answer says what the server counts them as,
+// Presence: while this desktop tab is open it beats every few seconds (POST
+// /desktop/presence/beat/ active=1|0), `active` saying whether the agent used it (keys,
+// pointer, focus) since the last beat. A hidden tab still beats (the agent is at work in
+// another tab) but counts as unused, so its agent turns away after 10 idle minutes; no beats
+// (every tab closed) make the agent offline after OFFLINE_AFTER. The answer says what the server counts them as,
 // shown beside the away toggle.
 (function () {
   const form = document.querySelector("form[data-presence]");
@@ -23,8 +24,7 @@
   }
 
   async function beat() {
-    if (document.visibilityState !== "visible") return;
-    const active = used;
+    const active = used && document.visibilityState === "visible";
     used = false;
     try {
       const response = await fetch(form.dataset.beat, {

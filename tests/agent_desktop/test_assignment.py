@@ -15,7 +15,7 @@ from agent_desktop.models import Activity, Contact, Notification
 from agent_desktop.services import IncomingMessage, record_inbound
 from agent_desktop.tasks import assign_waiting_contacts
 from campaigns.models import Person
-from campaigns.people import person_of
+from campaigns.people import OFFLINE_AFTER, person_of
 from campaigns.roles import ADMIN_GROUP, SUPERVISOR_GROUP
 
 
@@ -104,7 +104,9 @@ def test_away_idle_and_offline_members_get_nothing(member, make_contact):
     idle = member("idle")
     Person.objects.filter(user=idle).update(last_active_at=timezone.now() - timedelta(minutes=11))
     gone = member("gone")
-    Person.objects.filter(user=gone).update(last_seen_at=timezone.now() - timedelta(seconds=61))
+    Person.objects.filter(user=gone).update(
+        last_seen_at=timezone.now() - (OFFLINE_AFTER + timedelta(seconds=1))
+    )
     member("never_opened", online=False)
     contact = make_contact()
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from agent_desktop import presence, workflow
 from campaigns.models import Person
+from campaigns.people import OFFLINE_AFTER
 from campaigns.roles import SUPERVISOR_GROUP
 
 
@@ -113,7 +114,9 @@ def test_a_heartbeat_makes_the_caller_online_and_without_use_they_go_idle_away(a
 
 def test_without_beats_for_a_minute_the_caller_is_offline(api, agent):
     api.post("/api/me/heartbeat/", {"active": True}, format="json")
-    Person.objects.filter(user=agent).update(last_seen_at=timezone.now() - timedelta(seconds=61))
+    Person.objects.filter(user=agent).update(
+        last_seen_at=timezone.now() - (OFFLINE_AFTER + timedelta(seconds=1))
+    )
     assert api.get("/api/me/").json()["presence"] == "offline"
 
 

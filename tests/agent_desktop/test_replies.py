@@ -139,11 +139,12 @@ def test_the_list_and_conversation_cost_the_same_queries_for_10_or_1000_contacts
             fill(990, start)
         assert Contact.objects.count() == total
         Contact.objects.filter(pk=first.pk).update(unread_count=1)  # opening it reads it
-        # 15: the rows, unread counts per tab (2), the rows' labels (1), the newest mention
-        # (1, for the notifications script) and whether the agent said away (1) among them.
+        # 15: the rows, unread counts per tab (2), the rows' labels (1), the newest mention (1,
+        # for the notifications script) and the person's row (1: away? notification choices?)
+        # among them.
         with django_assert_max_num_queries(15) as list_queries:
             assert agent_client.get(reverse("agent_desktop:home")).status_code == 200
-        # 25: the conversation page also shows the list, notes, labels, activities, canned
+        # 26: the conversation page also shows the list, notes, labels, activities, canned
         # replies, the colleagues a note may mention and their presence for the transfer list;
         # its fingerprint reads rows the timeline has loaded already (a known saving, left for
         # later).

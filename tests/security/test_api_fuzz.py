@@ -40,6 +40,7 @@ def api_data(connected_page, agent):
         "/api/canned-responses/": canned.pk,
         "/api/labels/": label.pk,
         "/api/audit/": entry.pk,
+        "/api/users/": agent.pk,
     }
 
 

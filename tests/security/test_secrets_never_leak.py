@@ -101,6 +101,7 @@ def api_get_urls(api):
         "/api/canned-responses/{id}/": CannedResponse.objects.values_list("pk", flat=True),
         "/api/labels/{id}/": Label.objects.values_list("pk", flat=True),
         "/api/audit/{id}/": AuditEntry.objects.values_list("pk", flat=True),
+        "/api/users/{id}/": User.objects.values_list("pk", flat=True),
     }
     urls = []
     for path, operations in schema["paths"].items():
@@ -184,6 +185,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
     Label.objects.create(name="vip", color="purple")
     note_create(contact=contact, author=admin_user, text=f"@{agent.username} see this")
     builder_pages += ["/desktop/settings/canned-replies/", "/desktop/settings/labels/"]
+    builder_pages += ["/team/", f"/team/{agent.pk}/", "/profile/"]
     superuser = User.objects.create_superuser("root", password="x")
     visits = [(admin_user, url) for url in builder_pages + desktop_pages]
     visits += [(agent, url) for url in desktop_pages]

@@ -1,19 +1,18 @@
 """Create a person who can log in: an admin of the builder, or an agent of some campaigns.
 
-Until the people pages exist this is how a new installation gets its first admin and agents.
+This is how a new installation gets its first admin; the Team page (/team/) does the rest.
 """
 
 import getpass
 import os
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
+from campaigns import team
 from campaigns.models import Campaign
-from campaigns.roles import ADMIN_GROUP, SUPERVISOR_GROUP
 
 
 class Command(BaseCommand):
@@ -61,15 +60,16 @@ class Command(BaseCommand):
             validate_password(password, user)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        user.set_password(password)
-        with transaction.atomic():
-            user.save()
-            if role == "admin":
-                user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
-            elif role == "supervisor":
-                user.groups.add(Group.objects.get_or_create(name=SUPERVISOR_GROUP)[0])
-            for each in campaigns:
-                each.agents.add(user)
+        team.person_add(
+            actor=None,
+            username=username,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=role,
+            campaigns=campaigns,
+            password=password,
+        )
         where = ", ".join(c.name for c in campaigns)
         self.stdout.write(
             self.style.SUCCESS(f"Created {role} {username}" + (f" for {where}." if where else "."))
