@@ -43,7 +43,8 @@ def contact_list(user, *, filter_name="all", query="", label=""):
         contacts = contacts.filter(status=Contact.Status.CLOSED)
     elif filter_name != "any":  # "all": every open contact
         contacts = contacts.exclude(status=Contact.Status.CLOSED)
-    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a text parameter
+    # PostgreSQL refuses NUL in a text parameter; no name or text holds one.
+    query, label = query.replace("\x00", "").strip(), label.replace("\x00", "")
     contacts = search.contacts_matching(contacts, query)  # names and message text
     if label:
         contacts = contacts.filter(labels__name=label)

@@ -195,6 +195,10 @@ def test_agents_label_their_contacts_and_filter_by_label(api, make_contact):
     filtered = api.get("/api/contacts/?label=vip").json()["results"]
     assert [c["id"] for c in filtered] == [first.pk]
     assert api.get("/api/contacts/?label=nope").json()["results"] == []
+    # No label's name holds a NUL (PostgreSQL would refuse the query): it matches what is left.
+    with_nul = api.get("/api/contacts/?label=v%00ip&q=%00")
+    assert with_nul.status_code == 200
+    assert [c["id"] for c in with_nul.json()["results"]] == [first.pk]
 
     unknown = api.put(f"/api/contacts/{first.pk}/labels/", {"labels": ["nope"]}, format="json")
     assert unknown.status_code == 400
