@@ -9,7 +9,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 
 from campaigns import team
 from campaigns.api import IsCampaignAdmin
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Person
 from campaigns.team_forms import MAX_CAPACITY
 
 User = get_user_model()
@@ -40,7 +40,7 @@ class UserSerializer(serializers.Serializer):
         required=False, help_text="false ends the person's sessions and API token at once."
     )
     capacity = serializers.IntegerField(min_value=0, max_value=MAX_CAPACITY, required=False)
-    presence = serializers.ChoiceField(choices=["online", "away", "offline"], read_only=True)
+    presence = serializers.ChoiceField(choices=Person.Presence.choices, read_only=True)
     invitation_pending = serializers.BooleanField(read_only=True)
     state = serializers.ChoiceField(choices=["active", "invited", "deactivated"], read_only=True)
     last_login = serializers.DateTimeField(read_only=True)

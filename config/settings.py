@@ -354,6 +354,7 @@ SPECTACULAR_SETTINGS = {
         "ContactStatusEnum": "agent_desktop.models.Contact.Status",
         "MessageKindEnum": "agent_desktop.models.Message.Kind",
         "MessageStatusEnum": "agent_desktop.models.Message.Status",
+        "PresenceEnum": "campaigns.models.Person.Presence",
     },
 }
 

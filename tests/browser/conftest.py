@@ -6,7 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from playwright.sync_api import expect
 
+from messenger.sandbox import simulator
 from tests.conftest import PASSWORD, skip_or_fail
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
@@ -115,3 +119,27 @@ def log_in(page, username, password=PASSWORD):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def demo(live_server, settings, process_env, start_worker, tmp_path):
+    """The demo data and the in-app sandbox, as `make run` sets them up, and a worker (no beat:
+    what happens here happens as it is triggered). Returns {username: password}."""
+    settings.VAR_DIR = tmp_path  # the demo logins file of this test, not of `make run`
+    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
+    simulator.reset()  # a fresh sandbox, at this server's address
+    call_command("seed_demo", base_url=live_server.url)
+    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
+    start_worker(beat=False)
+    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
+    return dict(zip(logins[::2], logins[1::2], strict=True))
+
+
+def customer_says(admin_page, first_name, text):
+    """A new customer of the demo page writes once, through the sandbox's simulator."""
+    admin_page.goto("/sandbox/simulator/")
+    admin_page.get_by_label("First name").fill(first_name)
+    admin_page.get_by_role("button", name="Start chatting").click()
+    admin_page.get_by_label(f"Message as {first_name}").fill(text)
+    admin_page.get_by_role("button", name="Send", exact=True).click()
+    expect(admin_page.get_by_test_id("sim-sent")).to_have_count(1)

@@ -3,19 +3,14 @@ webhook posts, processed by a real worker); the agent whose desktop tab is open 
 next one, nobody is given one while they are away, and a colleague who opens the desktop later
 takes what waited."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agent_desktop.models import Activity, Contact
 from campaigns.models import Campaign, Person
 from campaigns.people import presence_of
-from messenger.sandbox import simulator
-from tests.browser.conftest import log_in
+from tests.browser.conftest import customer_says, log_in
 from tests.conftest import PASSWORD
 from tests.processes import wait_until
 
@@ -31,31 +26,15 @@ def _patient_expectations():
 
 
 @pytest.fixture
-def demo(live_server, settings, process_env, start_worker, tmp_path):
-    """The demo data and the in-app sandbox (as test_sandbox_path), its campaign assigning
-    automatically, and a second agent, Kim."""
-    settings.VAR_DIR = tmp_path
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    call_command("seed_demo", base_url=live_server.url)
-    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
+def team(demo):
+    """The demo (tests/browser/conftest.py) with its campaign assigning automatically, and a
+    second agent, Kim."""
     campaign = Campaign.objects.get(name="Demo campaign")
     campaign.auto_assign = True
     campaign.save()
     kim = User.objects.create_user("kim", password=PASSWORD, first_name="Kim")
     campaign.agents.add(kim)
-    start_worker(beat=False)  # no minute sweep: what is assigned here is assigned as it happens
-    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
-    return dict(zip(logins[::2], logins[1::2], strict=True))
-
-
-def customer_says(admin_page, first_name, text):
-    admin_page.goto("/sandbox/simulator/")
-    admin_page.get_by_label("First name").fill(first_name)
-    admin_page.get_by_role("button", name="Start chatting").click()
-    admin_page.get_by_label(f"Message as {first_name}").fill(text)
-    admin_page.get_by_role("button", name="Send", exact=True).click()
-    expect(admin_page.get_by_test_id("sim-sent")).to_have_count(1)
+    return demo
 
 
 def is_online(username):
@@ -67,7 +46,7 @@ def contact_named(first_name):
 
 
 def test_the_online_agent_gets_the_next_customer_an_away_one_none_and_a_newcomer_what_waited(
-    chromium, live_server, demo, screenshot, assert_accessible
+    chromium, live_server, team, screenshot, assert_accessible
 ):
     contexts = [
         chromium.new_context(base_url=live_server.url, viewport={"width": w, "height": 900})
@@ -77,10 +56,10 @@ def test_the_online_agent_gets_the_next_customer_an_away_one_none_and_a_newcomer
     try:
         for page in (admin_page, alex_page, kim_page):
             page.set_default_timeout(20_000)
-        log_in(admin_page, "demo-admin", demo["demo-admin"])
+        log_in(admin_page, "demo-admin", team["demo-admin"])
 
         # Alex opens the desktop: the tab beats, Alex is online.
-        log_in(alex_page, "demo-agent", demo["demo-agent"])
+        log_in(alex_page, "demo-agent", team["demo-agent"])
         alex_page.goto("/desktop/?filter=mine")
         presence = alex_page.get_by_test_id("my-presence")
         expect(presence).to_have_text("You are online")

@@ -3,11 +3,7 @@ customer in the simulator writes twice and gets the away reply once; the agent s
 conversation marked "Outside business hours". Runs on the demo data with a real worker, as
 `make run` does."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from messenger.sandbox import simulator
@@ -18,19 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AWAY = "Thanks for your message! We're closed right now and answer on the next working day."
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 WIDTHS = (390, 768, 1366)
-
-
-@pytest.fixture
-def demo(live_server, settings, process_env, start_worker, tmp_path):
-    """The demo data and the in-app sandbox, as `make run` sets them up."""
-    settings.VAR_DIR = tmp_path  # the demo logins file of this test, not of `make run`
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()  # a fresh sandbox, at this server's address
-    call_command("seed_demo", base_url=live_server.url)
-    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
-    start_worker(beat=False)
-    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
-    return dict(zip(logins[::2], logins[1::2], strict=True))
 
 
 def away_replies_sent():

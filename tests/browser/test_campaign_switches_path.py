@@ -4,34 +4,16 @@ contact reaches the agent's desktop; after reactivating, one press replays it in
 conversation. The audit log shows who did it. Banner and audit pages are axe-clean at 390, 768
 and 1366 px (screenshots in test-artifacts/screenshots/)."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact
 from messenger.models import WebhookDelivery
-from messenger.sandbox import simulator
 from tests.browser.conftest import log_in
 from tests.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = (390, 768, 1366)
-
-
-@pytest.fixture
-def demo(live_server, settings, process_env, start_worker, tmp_path):
-    """The demo data and the in-app sandbox, as `make run` sets them up, and a worker."""
-    settings.VAR_DIR = tmp_path
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    call_command("seed_demo", base_url=live_server.url)
-    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
-    start_worker(beat=False)
-    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
-    return dict(zip(logins[::2], logins[1::2], strict=True))
 
 
 def check_at_every_width(page, name, assert_accessible, screenshot):

@@ -5,11 +5,9 @@ customer's Messenger; the keyboard shortcuts and their dialog; reactions, an edi
 a reply-to and a sticker shown on their messages."""
 
 import base64
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
@@ -17,7 +15,7 @@ from campaigns.models import FacebookPage
 from campaigns.services import webhook_path
 from messenger.sandbox import simulator
 from messenger.sandbox.facebook_webhooks import new_mid, now_ms, page_body, post_signed
-from tests.browser.conftest import log_in
+from tests.browser.conftest import customer_says, log_in
 from tests.fixtures.files import image_bytes
 from tests.processes import wait_until
 
@@ -33,28 +31,6 @@ def _patient_expectations():
     expect.set_options(timeout=20_000)
     yield
     expect.set_options(timeout=5_000)
-
-
-@pytest.fixture
-def demo(live_server, settings, process_env, start_worker, tmp_path):
-    """The demo data and the in-app sandbox, as `make run` sets them up (as test_sandbox_path)."""
-    settings.VAR_DIR = tmp_path
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    call_command("seed_demo", base_url=live_server.url)
-    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
-    start_worker(beat=False)
-    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
-    return dict(zip(logins[::2], logins[1::2], strict=True))
-
-
-def customer_says(admin_page, first_name, text):
-    admin_page.goto("/sandbox/simulator/")
-    admin_page.get_by_label("First name").fill(first_name)
-    admin_page.get_by_role("button", name="Start chatting").click()
-    admin_page.get_by_label(f"Message as {first_name}").fill(text)
-    admin_page.get_by_role("button", name="Send", exact=True).click()
-    expect(admin_page.get_by_test_id("sim-sent")).to_have_count(1)
 
 
 def drop_image(page, selector, name):

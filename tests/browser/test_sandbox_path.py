@@ -1,30 +1,12 @@
 """From a `make run`-like start: the demo admin tries the demo page with the customer simulator,
 the demo agent answers from the desktop, and each side sees the other live."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from messenger.sandbox import simulator
 from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(live_server, settings, process_env, start_worker, tmp_path):
-    """The demo data and the in-app sandbox, as `make run` sets them up."""
-    settings.VAR_DIR = tmp_path  # the demo logins file of this test, not of `make run`
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()  # a fresh sandbox, at this server's address
-    call_command("seed_demo", base_url=live_server.url)
-    process_env["TEST_GRAPH_API_URL"] = django_settings.GRAPH_API_URL
-    start_worker(beat=False)
-    logins = Path(django_settings.VAR_DIR, "demo-logins.txt").read_text().split()
-    return dict(zip(logins[::2], logins[1::2], strict=True))
 
 
 def test_the_demo_admin_tries_the_page_and_the_demo_agent_answers(
