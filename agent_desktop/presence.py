@@ -8,10 +8,9 @@ from django.utils import timezone
 
 from agent_desktop import assignment
 from campaigns.models import Person
-from campaigns.people import online_q, person_of, presence_of
+from campaigns.people import MAX_CAPACITY, online_q, person_of, presence_of
 
 Presence = Person.Presence
-MAX_CAPACITY = 200
 
 
 def heartbeat(*, user, active, now=None):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from agent_desktop import assignment
 from agent_desktop import presence as presence_services
-from campaigns.people import person_of, presence_of
+from campaigns.people import MAX_CAPACITY, person_of, presence_of
 from campaigns.roles import user_role
 
 Presence = presence_services.Presence
@@ -29,9 +29,7 @@ class MeSerializer(serializers.Serializer):
     role = serializers.ChoiceField(["admin", "supervisor", "agent"], read_only=True)
     campaigns = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     presence = serializers.ChoiceField(Presence.choices, required=False)
-    capacity = serializers.IntegerField(
-        min_value=0, max_value=presence_services.MAX_CAPACITY, required=False
-    )
+    capacity = serializers.IntegerField(min_value=0, max_value=MAX_CAPACITY, required=False)
     open_conversations = serializers.IntegerField(read_only=True)
 
     def validate_presence(self, value):

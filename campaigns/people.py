@@ -13,6 +13,8 @@ Presence = Person.Presence
 HEARTBEAT_SECONDS = 20
 OFFLINE_AFTER = timedelta(seconds=90)
 IDLE_AWAY_AFTER = timedelta(minutes=10)
+# The most open conversations one person may be given (the admin's form, /api/users/, /api/me/).
+MAX_CAPACITY = 200
 
 
 def person_of(user):

@@ -10,7 +10,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from campaigns import team
 from campaigns.api import IsCampaignAdmin
 from campaigns.models import Campaign, Person
-from campaigns.team_forms import MAX_CAPACITY
+from campaigns.people import MAX_CAPACITY
 
 User = get_user_model()
 

@@ -6,11 +6,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from campaigns.models import Campaign
+from campaigns.people import MAX_CAPACITY
 from campaigns.team import ROLES, ROLES_HELP, email_taken, username_taken
 
 User = get_user_model()
 ROLE_CHOICES = list(ROLES.items())
-MAX_CAPACITY = 100
 
 
 class CampaignsField(forms.ModelMultipleChoiceField):

@@ -232,3 +232,11 @@ def test_patching_is_active_back_to_true_reactivates(admin_api, agent):
         "person_deactivated",
         "person_reactivated",
     ]
+
+
+def test_an_admin_and_the_person_share_one_capacity_limit(admin_api, agent):
+    """The admin's /api/users/ and the person's own /api/me/ take the same range (0..200)."""
+    top = admin_api.patch(f"/api/users/{agent.pk}/", {"capacity": 200}, format="json")
+    assert (top.status_code, top.json()["capacity"]) == (200, 200)
+    too_many = admin_api.patch(f"/api/users/{agent.pk}/", {"capacity": 201}, format="json")
+    assert too_many.status_code == 400 and "capacity" in too_many.json()
