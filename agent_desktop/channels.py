@@ -1,34 +1,19 @@
-"""What the desktop asks of a contact's channel, by the channel's name.
+"""What the desktop asks of a contact's channel, through the kinds registry (campaigns.kinds).
 
-The desktop knows channels only by name; each channel registers dotted paths to its functions:
-- `enqueue_send(message_id)`: queue the actual send of a queued reply,
-- `reply_window(contact)`: whether and how a reply can go out now (with `can_reply`,
-  `closes_at` and `reason`),
-- `refresh_profile(contact_id)`: fetch the customer's profile again,
-- `sender_action(contact_id, action)`: queue "typing_on" or "mark_seen" for the customer,
-and to its limits: `max_text_length` (a longer reply goes out in parts) and
-`max_attachment_bytes` (a larger file is refused).
+The desktop knows a channel by its name only; the channel's app registered its hooks there.
 """
 
 from django.db import transaction
-from django.utils.module_loading import import_string
 
-from agent_desktop.models import Channel
+from campaigns.kinds import kind_of_channel
 
-CHANNELS = {
-    Channel.MESSENGER: {
-        "enqueue_send": "messenger.outbound.enqueue_send",
-        "reply_window": "messenger.outbound.reply_window",
-        "refresh_profile": "messenger.services.enqueue_profile_refresh",
-        "sender_action": "messenger.outbound.enqueue_sender_action",
-        "max_text_length": "messenger.limits.MAX_TEXT_LENGTH",
-        "max_attachment_bytes": "messenger.limits.MAX_ATTACHMENT_BYTES",
-    },
-}
+
+def kind_of(contact):
+    return kind_of_channel(contact.channel)
 
 
 def _hook(contact, name):
-    return import_string(CHANNELS[contact.channel][name])
+    return kind_of(contact).hook(name)
 
 
 def send_when_committed(message):
@@ -42,7 +27,14 @@ def reply_window(contact):
 
 
 def refresh_profile(contact):
-    return _hook(contact, "refresh_profile")(contact.pk)
+    refresh = _hook(contact, "refresh_profile")
+    return refresh(contact.pk) if refresh else None
+
+
+def customer_info(contact):
+    """The channel's own lines for Customer Info: [(label, value)]."""
+    lines = _hook(contact, "customer_info")
+    return lines(contact) if lines else []
 
 
 def sender_action(contact, action):

@@ -5,10 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from campaigns.business_hours import is_open
-
-
-class Channel(models.TextChoices):
-    MESSENGER = "messenger", "Messenger"
+from campaigns.kinds import UnknownKind, kind_of_channel
 
 
 class Contact(models.Model):
@@ -29,7 +26,8 @@ class Contact(models.Model):
     entry_point = models.ForeignKey(
         "campaigns.EntryPoint", on_delete=models.PROTECT, related_name="contacts"
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.MESSENGER)
+    # The channel's name as its kind registered it (campaigns.kinds), e.g. "messenger".
+    channel = models.CharField(max_length=16)
     external_id = models.CharField(
         max_length=64, help_text="The customer's id on the channel (Messenger: the PSID)."
     )
@@ -85,7 +83,11 @@ class Contact(models.Model):
 
     @property
     def placeholder_name(self):
-        return f"{Channel(self.channel).label} user ·{self.external_id[-4:]}"
+        try:
+            label = kind_of_channel(self.channel).channel_label
+        except UnknownKind:
+            label = self.channel
+        return f"{label} user ·{self.external_id[-4:]}"
 
     @property
     def outside_business_hours(self):

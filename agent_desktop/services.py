@@ -13,13 +13,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agent_desktop import media
-from agent_desktop.models import Channel, Contact, Message
+from agent_desktop.models import Contact, Message
 from config.db import update_rows
 
 PREVIEW_LENGTH = 160
 
 
-def contacts_get_or_create(keys, *, channel=Channel.MESSENGER):
+def contacts_get_or_create(keys, *, channel):
     """The contacts for many (entry point, external id) pairs in a few statements, whoever
     creates them first (the unique constraint decides). Returns
     {(entry point id, external id): (contact, created)}."""

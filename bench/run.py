@@ -665,6 +665,7 @@ def _seed_contacts(entry_point, agent, have, size):
     contacts = Contact.objects.bulk_create(
         [
             Contact(
+                channel="messenger",
                 entry_point=entry_point,
                 external_id=str(7_000_000_000_000_000 + i),
                 first_name=f"Customer{i}",

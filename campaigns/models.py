@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from campaigns.business_hours import AWAY_MESSAGE_MAX_LENGTH, validate_business_hours
+from campaigns.kinds import UnknownKind, kind_named
 from campaigns.secrets import EncryptedSecret, SecretUnreadable
 
 
@@ -43,13 +44,11 @@ class Campaign(models.Model):
 
 
 class EntryPoint(models.Model):
-    """A way customers reach a campaign. The first kind is a Facebook Page (Messenger)."""
-
-    class Kind(models.TextChoices):
-        FACEBOOK_PAGE = "facebook_page", "Facebook Page"
+    """A way customers reach a campaign. Its `kind` names a kind a channel app registered
+    (campaigns.kinds); the kind's own settings live in the channel app's tables."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="entry_points")
-    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.FACEBOOK_PAGE)
+    kind = models.CharField(max_length=32)
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
     # Archived instead of deleted: its webhook is gone and it leaves the builder's lists, but its
@@ -61,10 +60,17 @@ class EntryPoint(models.Model):
         ordering = ["name", "pk"]
 
     def __str__(self):
-        return f"{self.name} ({self.get_kind_display()})"
+        return f"{self.name} ({self.kind_label})"
 
     def get_absolute_url(self):
         return reverse("campaigns:entry_point", args=[self.pk])
+
+    @property
+    def kind_label(self):
+        try:
+            return kind_named(self.kind).label
+        except UnknownKind:
+            return self.kind
 
 
 def new_webhook_key():

@@ -101,9 +101,7 @@ def facebook_page_entry_point_create(*, campaign: Campaign, name: str, actor=Non
     # The campaign's row is locked, so a deactivation at the same moment waits, then holds.
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     campaign_check_accepts_entry_points(campaign)
-    entry_point = EntryPoint.objects.create(
-        campaign=campaign, name=name, kind=EntryPoint.Kind.FACEBOOK_PAGE
-    )
+    entry_point = EntryPoint.objects.create(campaign=campaign, name=name, kind="facebook_page")
     FacebookPage.objects.create(entry_point=entry_point)
     audit_record(actor, Action.ENTRY_POINT_CREATED, entry_point, kind=entry_point.kind)
     return entry_point

@@ -350,7 +350,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" and a "status": name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
-        "EntryPointKindEnum": "campaigns.models.EntryPoint.Kind",
         "ContactStatusEnum": "agent_desktop.models.Contact.Status",
         "MessageKindEnum": "agent_desktop.models.Message.Kind",
         "MessageStatusEnum": "agent_desktop.models.Message.Status",

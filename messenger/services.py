@@ -333,7 +333,7 @@ def _contacts_for(routed):
                 continue
             key = (pages[event.page_id].entry_point, event.psid)
             (creating if _starts_conversation(event) else existing).append(key)
-    contacts = desktop.contacts_get_or_create(creating)
+    contacts = desktop.contacts_get_or_create(creating, channel="messenger")
     wanted = [key for key in existing if (key[0].pk, key[1]) not in contacts]
     contacts.update(desktop.contacts_existing(wanted))
     return contacts

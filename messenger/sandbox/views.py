@@ -57,7 +57,7 @@ def _from_another_site(request):
 
 def _pages():
     return (
-        EntryPoint.objects.filter(kind=EntryPoint.Kind.FACEBOOK_PAGE, is_archived=False)
+        EntryPoint.objects.filter(kind="facebook_page", is_archived=False)
         .select_related("campaign", "facebook_page")
         .order_by("campaign__name", "name")
     )

@@ -211,7 +211,9 @@ def test_a_new_customer_is_assigned_once_their_message_is_committed(
     member, make_contact, django_capture_on_commit_callbacks, entry_point
 ):
     agent = member("sam")
-    contact = Contact.objects.create(entry_point=entry_point, external_id="6500000000000077")
+    contact = Contact.objects.create(
+        channel="messenger", entry_point=entry_point, external_id="6500000000000077"
+    )
     with django_capture_on_commit_callbacks() as pending:
         customer_writes(contact, "m_new_1")
         assert assigned_to(contact) is None  # not inside the transaction that stores it

@@ -54,6 +54,7 @@ def test_the_mark_costs_no_query_per_row(
         now = timezone.now()
         Contact.objects.bulk_create(
             Contact(
+                channel="messenger",
                 entry_point=entry_point,
                 external_id=f"71{start + i:014d}",
                 last_message_at=now - timedelta(seconds=i),

@@ -16,8 +16,11 @@ def test_message_less_contacts_are_never_listed_nor_ahead_of_conversations(
     """Contacts left by earlier versions (an empty row per receipt) are not listed anywhere."""
     conversation = make_contact("6500000000000001", first_name="Maria")
     older = make_contact("6500000000000002", first_name="Jonas", minutes_ago=90)
-    Contact.objects.create(entry_point=entry_point, external_id="6500000000000003")
     Contact.objects.create(
+        channel="messenger", entry_point=entry_point, external_id="6500000000000003"
+    )
+    Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id="6500000000000004",
         created_at=timezone.now() + timedelta(minutes=1),

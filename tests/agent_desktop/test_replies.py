@@ -110,6 +110,7 @@ def test_the_list_and_conversation_cost_the_same_queries_for_10_or_1000_contacts
         now = timezone.now()
         contacts = Contact.objects.bulk_create(
             Contact(
+                channel="messenger",
                 entry_point=entry_point,
                 external_id=f"70{start + i:014d}",
                 first_name=f"C{start + i}",

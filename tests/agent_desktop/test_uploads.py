@@ -198,7 +198,7 @@ def test_a_profile_picture_that_does_not_decode_is_not_kept(connected_page, sett
     graph_stand_in = GraphWithAHostilePicture()
     settings.GRAPH_API_URL = f"http://127.0.0.1:{graph_stand_in.server_address[1]}/v25.0"
     contact = Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id="6500000000000009"
+        channel="messenger", entry_point=connected_page.entry_point, external_id="6500000000000009"
     )
     try:
         services.fetch_profiles([contact.pk])

@@ -17,6 +17,7 @@ WIDTHS = (390, 768, 1366)
 def conversation(connected_page):
     now = timezone.now()
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=connected_page.entry_point,
         external_id="6512345678901234",
         first_name="Maria",

@@ -34,6 +34,7 @@ def test_hostile_text_shows_as_text_and_polling_pauses_in_a_hidden_tab(
     page, live_server, entry_point, agent, counts
 ):
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id="6512345678901234",
         first_name=NAME,

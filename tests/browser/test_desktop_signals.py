@@ -189,7 +189,10 @@ def test_a_mention_in_a_colleagues_note_is_notified_in_the_background(
     colleague = User.objects.create_user("sam", password=PASSWORD, first_name="Sam")
     campaign.agents.add(colleague)
     maria = Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id=MARIA, first_name="Maria"
+        channel="messenger",
+        entry_point=connected_page.entry_point,
+        external_id=MARIA,
+        first_name="Maria",
     )
     note_create(contact=maria, author=colleague, text=f"@{agent.username} before you open it")
     page.context.grant_permissions(["notifications"], origin=live_server.url)
@@ -217,7 +220,10 @@ def test_flash_messages_float_over_the_desktop_and_can_be_dismissed(
     page.set_viewport_size({"width": width, "height": height})
     customer_writes(live_server, connected_page, MARIA, "Hi")  # stored; no worker needed here
     contact = Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id=JONAS, first_name="Jonas"
+        channel="messenger",
+        entry_point=connected_page.entry_point,
+        external_id=JONAS,
+        first_name="Jonas",
     )
     log_in(page, agent.username)
     page.goto(reverse("agent_desktop:contact", args=[contact.pk]))

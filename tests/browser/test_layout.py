@@ -35,6 +35,7 @@ def assert_no_horizontal_overflow(page, where):
 def a_conversation(entry_point):
     now = timezone.now()
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id="6500000000000099",
         first_name="Maria",
@@ -62,6 +63,7 @@ def a_conversation(entry_point):
         )
     for i in range(6):  # enough rows to fill the list
         Contact.objects.create(
+            channel="messenger",
             entry_point=entry_point,
             external_id=f"65000000000001{i:02d}",
             first_name=f"Customer{i}",

@@ -25,6 +25,7 @@ def log_in(page, username):
 def customer(entry_point, psid, first_name, last_name, text, minutes_ago):
     when = timezone.now() - timedelta(minutes=minutes_ago)
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id=psid,
         first_name=first_name,

@@ -68,6 +68,7 @@ def test_two_agents_and_a_supervisor_work_the_same_conversation(
 ):
     now = timezone.now()
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=connected_page.entry_point,
         external_id=PSID,
         first_name="Maria",

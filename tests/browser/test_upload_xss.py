@@ -47,6 +47,7 @@ def upload(page, name, declared_type, content):
 def customer(entry_point):
     now = timezone.now()
     return Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id="6512345678901234",
         first_name="Maria",

@@ -55,7 +55,7 @@ def test_the_builders_actions_are_recorded_with_who_did_them(
     admin_client.post(reverse("campaigns:webhook", args=[ep.pk]))
     admin_client.post(reverse("campaigns:webhook", args=[ep.pk]), {"rotate": "1"})
     admin_client.post(reverse("campaigns:health", args=[ep.pk]))  # connect automatically
-    Contact.objects.create(entry_point=ep, external_id="77")
+    Contact.objects.create(channel="messenger", entry_point=ep, external_id="77")
     admin_client.post(reverse("campaigns:archive", args=[ep.pk]))
     admin_client.post(reverse("campaigns:erase", args=[ep.pk]), {"confirm": "on"})
 

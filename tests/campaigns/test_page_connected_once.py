@@ -141,7 +141,9 @@ def test_delete_archives_the_webhook_then_answers_404_and_conversations_stay(
 ):
     from agent_desktop.models import Contact
 
-    Contact.objects.create(entry_point=connected_page.entry_point, external_id="1")
+    Contact.objects.create(
+        channel="messenger", entry_point=connected_page.entry_point, external_id="1"
+    )
     webhook = builder.webhook_path(connected_page)
     response = admin_api.delete(f"/api/entry-points/{connected_page.entry_point_id}/")
     assert response.status_code == 204

@@ -30,6 +30,7 @@ WORKER_ENV = {"TEST_RETRY_BACKOFF_SECONDS": "1", "LOG_LEVEL": "DEBUG"}
 def customer(connected_page, fake_graph, agent):
     fake_graph.customer_wrote(PSID)
     return Contact.objects.create(
+        channel="messenger",
         entry_point=connected_page.entry_point,
         external_id=PSID,
         first_name="Maria",

@@ -29,7 +29,10 @@ def make_customer(connected_page, fake_graph, *, wrote_ago, psid=PSID):
     if wrote_at is not None:
         fake_graph.customer_wrote(psid, wrote_at)
     return Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id=psid, last_inbound_at=wrote_at
+        channel="messenger",
+        entry_point=connected_page.entry_point,
+        external_id=psid,
+        last_inbound_at=wrote_at,
     )
 
 
@@ -76,13 +79,13 @@ def echo_of(mid, metadata, text="Your order shipped today."):
 def test_the_reply_window_is_a_response_inside_24_hours_and_human_agent_until_7_days():
     now = timezone.now()
     wrote = now - timedelta(hours=3)
-    window = outbound.reply_window(Contact(last_inbound_at=wrote), now=now)
+    window = outbound.reply_window(Contact(channel="messenger", last_inbound_at=wrote), now=now)
     assert (window.can_reply, window.messaging_type, window.tag) == (True, "RESPONSE", None)
     assert window.closes_at == wrote + timedelta(hours=24)
     assert window.human_agent_until == wrote + timedelta(days=7)
 
     wrote = now - timedelta(hours=24)
-    window = outbound.reply_window(Contact(last_inbound_at=wrote), now=now)
+    window = outbound.reply_window(Contact(channel="messenger", last_inbound_at=wrote), now=now)
     assert (window.can_reply, window.messaging_type, window.tag) == (
         True,
         "MESSAGE_TAG",
@@ -90,13 +93,15 @@ def test_the_reply_window_is_a_response_inside_24_hours_and_human_agent_until_7_
     )
     assert window.closes_at == wrote + timedelta(days=7)
 
-    window = outbound.reply_window(Contact(last_inbound_at=now - timedelta(days=7)), now=now)
+    window = outbound.reply_window(
+        Contact(channel="messenger", last_inbound_at=now - timedelta(days=7)), now=now
+    )
     assert not window.can_reply and window.messaging_type is None
     assert "more than 7 days ago" in window.reason
 
 
 def test_no_reply_window_is_open_before_the_customer_writes():
-    window = outbound.reply_window(Contact(last_inbound_at=None))
+    window = outbound.reply_window(Contact(channel="messenger", last_inbound_at=None))
     assert not window.can_reply and window.closes_at is None
     assert "hasn't written" in window.reason
 

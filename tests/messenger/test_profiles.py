@@ -16,7 +16,9 @@ PSID = "6512345678901234"
 
 @pytest.fixture
 def customer(connected_page):
-    return Contact.objects.create(entry_point=connected_page.entry_point, external_id=PSID)
+    return Contact.objects.create(
+        channel="messenger", entry_point=connected_page.entry_point, external_id=PSID
+    )
 
 
 def profile_calls(fake_graph):
@@ -56,7 +58,7 @@ def test_without_extended_permissions_it_asks_for_the_basics_and_remembers(
     connected_page.refresh_from_db()
     assert connected_page.profile_fields_basic_only is True
     second = Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id="7000000000000001"
+        channel="messenger", entry_point=connected_page.entry_point, external_id="7000000000000001"
     )
     assert fetch(second) == []
     fields = [c.query["fields"] for c in fake_graph.calls if c.path.startswith("/7")]
@@ -126,7 +128,9 @@ def test_processing_enqueues_a_profile_fetch_for_new_contacts_only(
 
 def new_customers(connected_page, n):
     return [
-        Contact.objects.create(entry_point=connected_page.entry_point, external_id=f"71{i:014d}")
+        Contact.objects.create(
+            channel="messenger", entry_point=connected_page.entry_point, external_id=f"71{i:014d}"
+        )
         for i in range(n)
     ]
 

@@ -209,7 +209,9 @@ def post_urls(connected_page, contact, message):
 
 
 def test_every_form_needs_its_csrf_token(connected_page, admin_user, agent, counts):
-    contact = Contact.objects.create(entry_point=connected_page.entry_point, external_id="65001")
+    contact = Contact.objects.create(
+        channel="messenger", entry_point=connected_page.entry_point, external_id="65001"
+    )
     message = Message.objects.create(
         contact=contact, direction="in", text="hi", mid="m_csrf", sent_at=timezone.now()
     )
@@ -258,6 +260,7 @@ FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.S | re.I)
 
 def test_every_post_form_on_the_pages_carries_the_token(admin_client, connected_page, counts):
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=connected_page.entry_point,
         external_id="65002",
         last_inbound_at=timezone.now(),
@@ -296,7 +299,10 @@ def test_an_agent_gets_404_on_another_campaigns_contacts_everywhere(
 ):
     theirs_ep = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Theirs")
     theirs = Contact.objects.create(
-        entry_point=theirs_ep, external_id="6599990000000001", first_name="Theodora"
+        channel="messenger",
+        entry_point=theirs_ep,
+        external_id="6599990000000001",
+        first_name="Theodora",
     )
     their_message = Message.objects.create(
         contact=theirs, direction="in", text="their secret words", mid="m_t", sent_at=timezone.now()
@@ -530,7 +536,9 @@ def test_a_profile_whose_picture_points_inside_is_kept_without_it(
     picture_of = {f"650000000000{n:04d}": target for n, target in enumerate(targets)}
     monkeypatch.setattr(fake_graph, "profile_pic_url", picture_of.get)
     contacts = [
-        Contact.objects.create(entry_point=connected_page.entry_point, external_id=psid)
+        Contact.objects.create(
+            channel="messenger", entry_point=connected_page.entry_point, external_id=psid
+        )
         for psid in picture_of
     ]
     assert services.fetch_profiles([contact.pk for contact in contacts]) == []

@@ -24,7 +24,10 @@ EXAMPLES = 10  # per operation and mode: about 500 requests, well under a minute
 def api_data(connected_page, agent):
     """Something for every endpoint to find: campaigns, an entry point, contacts, messages."""
     contact = Contact.objects.create(
-        entry_point=connected_page.entry_point, external_id="6512345678901234", first_name="Ana"
+        channel="messenger",
+        entry_point=connected_page.entry_point,
+        external_id="6512345678901234",
+        first_name="Ana",
     )
     Message.objects.create(
         contact=contact, direction="in", text="hello", mid="m_fuzz", sent_at=contact.created_at

@@ -164,14 +164,20 @@ def test_uniqueness_is_a_database_constraint_not_a_look_up(connected_page):
     }
     assert {("mid",), ("event_key",)} <= unique_columns["agent_desktop_message"]
     assert ("entry_point_id", "external_id") in unique_columns["agent_desktop_contact"]
-    contact = Contact.objects.create(entry_point=connected_page.entry_point, external_id="65001")
+    contact = Contact.objects.create(
+        channel="messenger", entry_point=connected_page.entry_point, external_id="65001"
+    )
     row = {"contact": contact, "direction": "in", "mid": "m_once", "sent_at": timezone.now()}
     Message.objects.bulk_create([Message(**row)])  # no look-up: straight INSERTs
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.bulk_create([Message(**row)])
     with pytest.raises(IntegrityError), transaction.atomic():
         Contact.objects.bulk_create(
-            [Contact(entry_point=connected_page.entry_point, external_id="65001")]
+            [
+                Contact(
+                    channel="messenger", entry_point=connected_page.entry_point, external_id="65001"
+                )
+            ]
         )
 
 

@@ -27,6 +27,7 @@ def theirs(campaign, agent, admin_user):
     """Campaign "Spring sale"'s objects: what the outsiders must neither see nor change."""
     entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Theirs")
     contact = Contact.objects.create(
+        channel="messenger",
         entry_point=entry_point,
         external_id="6599990000000001",
         first_name="Theodora",
