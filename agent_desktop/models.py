@@ -155,7 +155,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["sent_at", "pk"]
-        indexes = [models.Index(fields=["contact", "sent_at"])]
+        indexes = [
+            models.Index(fields=["contact", "sent_at"]),
+            # Reports count messages of a period across all contacts (reports.figures).
+            models.Index(fields=["sent_at", "direction"], name="message_sent_at_direction"),
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()}: {self.text[:40] or self.get_kind_display()}"

@@ -67,6 +67,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "auto_assign",
             "business_hours",
             "away_message",
+            "first_response_target_seconds",
             "created_at",
         ]
         read_only_fields = ["created_at"]

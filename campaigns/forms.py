@@ -34,10 +34,20 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["name", "description", "agents", "auto_assign", "away_message"]
+        fields = [
+            "name",
+            "description",
+            "agents",
+            "auto_assign",
+            "away_message",
+            "first_response_target_seconds",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "agents": forms.CheckboxSelectMultiple,
+            "first_response_target_seconds": forms.NumberInput(
+                attrs={"aria-describedby": "id_first_response_target_seconds_helptext"}
+            ),
             "away_message": forms.Textarea(
                 attrs={
                     "rows": 4,
@@ -49,6 +59,7 @@ class CampaignForm(forms.ModelForm):
         labels = {
             "auto_assign": "Assign new conversations automatically",
             "away_message": "Away message",
+            "first_response_target_seconds": "First response target (seconds)",
         }
         help_texts = {
             "agents": "Agents who see and answer this campaign's contacts.",
@@ -57,6 +68,8 @@ class CampaignForm(forms.ModelForm):
             "away_message": "Sent once per conversation to a customer who writes outside "
             "business hours (only within 24 hours of their message, as Messenger allows). "
             "Leave it empty to send no away reply.",
+            "first_response_target_seconds": "Reports show the share of conversations first "
+            "answered within this time (300 = 5 minutes; business hours only when set).",
         }
 
     def __init__(self, *args, **kwargs):

@@ -1,6 +1,7 @@
 import secrets as random_tokens
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -32,6 +33,11 @@ class Campaign(models.Model):
     business_hours = models.JSONField(null=True, blank=True, validators=[validate_business_hours])
     # Sent once per conversation to a customer who writes outside business hours; empty: none.
     away_message = models.TextField(blank=True, max_length=AWAY_MESSAGE_MAX_LENGTH)
+    # Reports count the share of first responses within this (business seconds when the campaign
+    # has hours).
+    first_response_target_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 3600)]
+    )
 
     class Meta:
         ordering = ["-is_active", "name"]

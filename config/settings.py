@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "campaigns",
     "messenger",
     "agent_desktop",
+    "reports",
     "config.apps.ProjectConfig",  # the project's own system checks (config/checks.py)
 ]
 

@@ -1,0 +1,191 @@
+"""The figures of a report (reports.period.Scope), from SQL aggregates over indexed columns of
+the cycle table and of Message.
+
+Percentiles: the durations column alone is fetched sorted and interpolated linearly between
+the two nearest ranks (what PostgreSQL's percentile_cont does), the same on every database.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Avg, Count, F, Q
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+
+from agent_desktop.models import Message
+from reports.models import ConversationCycle
+
+# What counts as a message: the customer's and the team's words and files, not reactions,
+# edits, referrals and other signals.
+COUNTED_KINDS = (Message.Kind.TEXT, Message.Kind.ATTACHMENT, Message.Kind.POSTBACK)
+
+
+def percentile(sorted_values, fraction):
+    """Linear interpolation between closest ranks (percentile_cont); None for no values."""
+    if not sorted_values:
+        return None
+    rank = (len(sorted_values) - 1) * fraction
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    value = sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
+    return round(value)
+
+
+def spread(sorted_values):
+    return {"median": percentile(sorted_values, 0.5), "p90": percentile(sorted_values, 0.9)}
+
+
+# --- The rows a scope covers ----------------------------------------------------------------------
+def cycles(scope):
+    rows = ConversationCycle.objects.all()
+    if scope.campaign_ids is not None:
+        rows = rows.filter(campaign_id__in=scope.campaign_ids)
+    if scope.entry_point is not None:
+        rows = rows.filter(entry_point=scope.entry_point)
+    if scope.channel:
+        rows = rows.filter(channel=scope.channel)
+    if scope.label:
+        rows = rows.filter(contact__labels__name=scope.label)
+    if scope.agent is not None:
+        rows = rows.filter(Q(first_responder=scope.agent) | Q(assignee=scope.agent))
+    return rows
+
+
+def opened(scope):
+    return cycles(scope).filter(opened_at__gte=scope.since, opened_at__lt=scope.until)
+
+
+def closed(scope):
+    return cycles(scope).filter(closed_at__gte=scope.since, closed_at__lt=scope.until)
+
+
+def messages(scope):
+    rows = Message.objects.filter(
+        sent_at__gte=scope.since, sent_at__lt=scope.until, kind__in=COUNTED_KINDS
+    )
+    if scope.campaign_ids is not None:
+        rows = rows.filter(contact__entry_point__campaign_id__in=scope.campaign_ids)
+    if scope.entry_point is not None:
+        rows = rows.filter(contact__entry_point=scope.entry_point)
+    if scope.channel:
+        rows = rows.filter(contact__channel=scope.channel)
+    if scope.label:
+        rows = rows.filter(contact__labels__name=scope.label)
+    if scope.agent is not None:
+        # The agent's own replies, and what their customers wrote.
+        handled = cycles(scope).values("contact_id")
+        rows = rows.filter(
+            Q(direction=Message.Direction.OUT, sent_by=scope.agent)
+            | Q(direction=Message.Direction.IN, contact_id__in=handled)
+        )
+    return rows
+
+
+def _sorted(rows, column):
+    return list(
+        rows.filter(**{f"{column}__isnull": False}).order_by(column).values_list(column, flat=True)
+    )
+
+
+# --- The figures ------------------------------------------------------------------------------
+def summary(scope):
+    """The API's summary (DESIGN.md "Reports"), with reopened and the target share's counts."""
+    counts = opened(scope).aggregate(
+        opened=Count("pk"),
+        reopened=Count("pk", filter=Q(reopened=True)),
+        responded=Count("pk", filter=Q(first_response_seconds__isnull=False)),
+        within=Count(
+            "pk",
+            filter=Q(first_response_seconds__lte=F("campaign__first_response_target_seconds")),
+        ),
+    )
+    closing = closed(scope).aggregate(
+        closed=Count("pk"), csat_responses=Count("csat_rating"), csat_average=Avg("csat_rating")
+    )
+    directions = dict(
+        messages(scope).order_by().values_list("direction").annotate(count=Count("pk"))
+    )
+    within = counts["within"] / counts["responded"] if counts["responded"] else None
+    return {
+        "conversations_opened": counts["opened"],
+        "conversations_closed": closing["closed"],
+        "conversations_reopened": counts["reopened"],
+        "messages_in": directions.get(Message.Direction.IN, 0),
+        "messages_out": directions.get(Message.Direction.OUT, 0),
+        "first_response_seconds": spread(_sorted(opened(scope), "first_response_seconds")),
+        "resolution_seconds": spread(_sorted(closed(scope), "resolution_seconds")),
+        "first_response_within_target": None if within is None else round(within, 4),
+        "first_responses": counts["responded"],
+        "first_responses_within_target": counts["within"],
+        "csat": {
+            "responses": closing["csat_responses"],
+            "average": _rounded(closing["csat_average"]),
+        },
+        "since": scope.since.astimezone(scope.zone).isoformat(),
+        "until": scope.until.astimezone(scope.zone).isoformat(),
+        "tz": scope.tz,
+    }
+
+
+def agents(scope):
+    """Per agent: conversations handled (closed while theirs), replies sent, their median first
+    response, CSAT average (of conversations closed while theirs)."""
+    handled = {
+        row["assignee"]: row
+        for row in closed(scope)
+        .exclude(assignee=None)
+        .order_by()
+        .values("assignee")
+        .annotate(conversations=Count("pk"), csat=Avg("csat_rating"))
+    }
+    replies = dict(
+        messages(scope)
+        .filter(direction=Message.Direction.OUT, source=Message.Source.AGENT)
+        .exclude(sent_by=None)
+        .order_by()
+        .values_list("sent_by")
+        .annotate(count=Count("pk"))
+    )
+    firsts = {}
+    for user_id, seconds in (
+        opened(scope)
+        .exclude(first_responder=None)
+        .filter(first_response_seconds__isnull=False)
+        .order_by("first_response_seconds")
+        .values_list("first_responder", "first_response_seconds")
+    ):
+        firsts.setdefault(user_id, []).append(seconds)
+    user_ids = set(handled) | set(replies) | set(firsts)
+    if scope.agent is not None:
+        user_ids &= {scope.agent.pk}
+    users = get_user_model().objects.filter(pk__in=user_ids).order_by("first_name", "username")
+    return [
+        {
+            "user": user.pk,
+            "name": user.get_full_name() or user.username,
+            "conversations": handled.get(user.pk, {}).get("conversations", 0),
+            "replies": replies.get(user.pk, 0),
+            "first_response_seconds_median": percentile(firsts.get(user.pk, []), 0.5),
+            "csat_average": _rounded(handled.get(user.pk, {}).get("csat")),
+        }
+        for user in users
+    ]
+
+
+def heat_map(scope):
+    """Conversations opened by weekday (0 = Monday) by hour on the scope's clock: 7 rows of 24."""
+    grid = [[0] * 24 for _ in range(7)]
+    rows = (
+        opened(scope)
+        .annotate(
+            weekday=ExtractIsoWeekDay("opened_at", tzinfo=scope.zone),
+            hour=ExtractHour("opened_at", tzinfo=scope.zone),
+        )
+        .order_by()
+        .values_list("weekday", "hour")
+        .annotate(count=Count("pk"))
+    )
+    for weekday, hour, count in rows:
+        grid[weekday - 1][hour] = count
+    return grid
+
+
+def _rounded(value):
+    return None if value is None else round(value, 2)
