@@ -82,6 +82,8 @@ class CampaignForm(forms.ModelForm):
             name = business_hours.DAY_NAMES[day]
             self.fields[f"{day}_opens"] = _time_field(f"{name} opens")
             self.fields[f"{day}_closes"] = _time_field(f"{name} closes")
+        # Left out of a post (an older form, a script): the campaign keeps its target.
+        self.fields["first_response_target_seconds"].required = False
         self.hidden_ranges = {}  # day: how many openings the form can't show (set by the API)
         self._set_initial_hours(self.instance.business_hours)
 
@@ -119,6 +121,10 @@ class CampaignForm(forms.ModelForm):
                 "errors": [*opens.errors, *closes.errors],
                 "hidden_ranges": self.hidden_ranges.get(day, 0),
             }
+
+    def clean_first_response_target_seconds(self):
+        value = self.cleaned_data.get("first_response_target_seconds")
+        return self.instance.first_response_target_seconds if value is None else value
 
     def clean(self):
         cleaned = super().clean()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from agent_desktop.models import Activity, Contact
 from agent_desktop.services import IncomingMessage, record_inbound
+from campaigns import services as builder
 
 _mids = count(1)
 
@@ -51,3 +52,8 @@ def new_contact(entry_point):
         )
 
     return make
+
+
+@pytest.fixture
+def other_entry_point(other_campaign):
+    return builder.facebook_page_entry_point_create(campaign=other_campaign, name="Other page")
