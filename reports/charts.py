@@ -59,7 +59,7 @@ def heat_map(grid):
 
 
 def duration(seconds):
-    """4 h 05 min, 3 min 20 s, 45 s; an em dash for none."""
+    """4 h 05 min, 3 min 20 s, 3 min, 45 s; an em dash for none."""
     if seconds is None:
         return "\u2014"
     seconds = int(seconds)
@@ -68,5 +68,6 @@ def duration(seconds):
     if seconds >= 3600:
         return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
     if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s"
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
     return f"{seconds} s"
