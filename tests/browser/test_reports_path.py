@@ -5,6 +5,7 @@ with a text alternative; axe-core checks it at phone, tablet and desktop widths.
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -91,7 +92,7 @@ def test_a_lead_reads_filters_and_downloads_the_report(
         page.get_by_test_id("csv-agents").click()
     download = download_info.value
     assert download.suggested_filename.startswith("reports-agents-")
-    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows[0] == [
         "Agent", "Conversations", "Replies", "First response median (s)", "CSAT average",
     ]  # fmt: skip
