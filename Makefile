@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: setup run test lint fmt clean bench lock lock-check prod-check
+.PHONY: setup run test lint fmt clean bench bench-reports lock lock-check prod-check
 
 setup: $(VENV)/.installed .env
 
@@ -50,6 +50,11 @@ test: setup
 # prints the figures beside their targets and writes bench/results/latest.json. About 3 minutes.
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/reports.py
+
+# The reports part alone: 100 000 conversations, 1 000 000 messages (PostgreSQL must be running).
+bench-reports: setup
+	$(BIN)/python bench/reports.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -27,7 +27,14 @@ def customers_wrote(opened):
     }
     for contact, at in opened:
         cycle = open_cycles.get(contact.pk)
-        if cycle is not None and cycle.snoozed_since is not None:
+        if cycle is None:
+            continue
+        if at < cycle.opened_at and cycle.first_response_at is None:
+            # Events arrive out of order: an earlier message opened this cycle.
+            ConversationCycle.objects.filter(
+                pk=cycle.pk, opened_at__gt=at, first_response_at=None
+            ).update(opened_at=at)
+        if cycle.snoozed_since is not None:
             _snooze_end(cycle, max(at, cycle.snoozed_since))
     new = [(contact, at) for contact, at in opened if contact.pk not in open_cycles]
     if new:

@@ -55,6 +55,13 @@ def test_the_customers_message_opens_a_cycle_once_however_often_it_is_delivered(
     assert cycle.reopened is False and cycle.closed_at is None
 
 
+def test_an_earlier_message_arriving_late_moves_the_opening_back(clock, new_contact):
+    contact = new_contact("6500000000000209")
+    customer_writes(contact, minutes(5))
+    customer_writes(contact, minutes(2))  # delivered late
+    assert only_cycle(contact).opened_at == minutes(2)
+
+
 def test_a_batch_opens_each_contact_at_its_earliest_message(clock, new_contact):
     ann, ben = new_contact("6500000000000202"), new_contact("6500000000000203")
     record_inbound_many(
@@ -187,4 +194,41 @@ def test_of_two_first_replies_at_once_one_is_the_first_response(
         f"two first replies at once ({connection.vendor})",
         replies_sent=len(sent),
         first_responses=ConversationCycle.objects.exclude(first_response_at=None).count(),
+    )
+
+
+def test_two_workers_storing_a_new_customers_first_messages_at_once_open_one_cycle(
+    transactional_db, entry_point, counts
+):
+    contact = Contact.objects.create(
+        channel="messenger", entry_point=entry_point, external_id="6500000000000298"
+    )
+    workers = 4
+    start = threading.Barrier(workers)
+    sent_at = datetime.now(UTC) - timedelta(minutes=1)
+
+    def store(n):
+        try:
+            start.wait()
+            record_inbound(
+                contact=Contact.objects.get(pk=contact.pk),
+                incoming=IncomingMessage(
+                    sent_at=sent_at + timedelta(seconds=n), text=f"part {n}", mid=f"m_part_{n}"
+                ),
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Message.objects.filter(contact=contact).count() == workers
+    cycle = only_cycle(contact)
+    assert cycle.opened_at == sent_at  # the earliest, whichever worker stored it
+    counts(
+        f"a new customer's messages stored at once ({connection.vendor})",
+        messages=workers,
+        cycles=ConversationCycle.objects.filter(contact=contact).count(),
     )
