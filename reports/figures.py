@@ -78,6 +78,18 @@ def messages(scope):
     return rows
 
 
+def message_counts(scope):
+    """{(direction, source, sent_by id): messages} of the scope, in one scan of its period: the
+    summary's in and out and the agents' replies both read it (the page counts once)."""
+    return {
+        (direction, source, sent_by): count
+        for direction, source, sent_by, count in messages(scope)
+        .order_by()
+        .values_list("direction", "source", "sent_by")
+        .annotate(count=Count("pk"))
+    }
+
+
 def _sorted(rows, column):
     return list(
         rows.filter(**{f"{column}__isnull": False}).order_by(column).values_list(column, flat=True)
@@ -85,8 +97,9 @@ def _sorted(rows, column):
 
 
 # --- The figures ------------------------------------------------------------------------------
-def summary(scope):
-    """The API's summary (DESIGN.md "Reports"), with reopened and the target share's counts."""
+def summary(scope, counts_by_sender=None):
+    """The API's summary (DESIGN.md "Reports"), with reopened and the target share's counts.
+    `counts_by_sender`: message_counts(scope), when the caller has it already."""
     counts = opened(scope).aggregate(
         opened=Count("pk"),
         reopened=Count("pk", filter=Q(reopened=True)),
@@ -99,9 +112,11 @@ def summary(scope):
     closing = closed(scope).aggregate(
         closed=Count("pk"), csat_responses=Count("csat_rating"), csat_average=Avg("csat_rating")
     )
-    directions = dict(
-        messages(scope).order_by().values_list("direction").annotate(count=Count("pk"))
-    )
+    directions = {}
+    for (direction, _, _), count in (
+        message_counts(scope) if counts_by_sender is None else counts_by_sender
+    ).items():
+        directions[direction] = directions.get(direction, 0) + count
     within = counts["within"] / counts["responded"] if counts["responded"] else None
     return {
         "conversations_opened": counts["opened"],
@@ -124,7 +139,7 @@ def summary(scope):
     }
 
 
-def agents(scope):
+def agents(scope, counts_by_sender=None):
     """Per agent: conversations handled (closed while theirs), replies sent, their median first
     response, CSAT average (of conversations closed while theirs)."""
     handled = {
@@ -135,14 +150,15 @@ def agents(scope):
         .values("assignee")
         .annotate(conversations=Count("pk"), csat=Avg("csat_rating"))
     }
-    replies = dict(
-        messages(scope)
-        .filter(direction=Message.Direction.OUT, source=Message.Source.AGENT)
-        .exclude(sent_by=None)
-        .order_by()
-        .values_list("sent_by")
-        .annotate(count=Count("pk"))
-    )
+    replies = {
+        sent_by: count
+        for (direction, source, sent_by), count in (
+            message_counts(scope) if counts_by_sender is None else counts_by_sender
+        ).items()
+        if direction == Message.Direction.OUT
+        and source == Message.Source.AGENT
+        and sent_by is not None
+    }
     firsts = {}
     for user_id, seconds in (
         opened(scope)

@@ -29,7 +29,8 @@ def reports_page(request):
         if error:
             return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
         return _download(scope, request.GET.get("table", "summary"))
-    summary = figures.summary(scope)
+    counts_by_sender = figures.message_counts(scope)  # one scan of the period's messages
+    summary = figures.summary(scope, counts_by_sender)
     context = {
         "scope": scope,
         "error": error,
@@ -43,7 +44,7 @@ def reports_page(request):
         "within_percent": _percent(summary["first_response_within_target"]),
         "agents": [
             {**row, "first_median": charts.duration(row["first_response_seconds_median"])}
-            for row in figures.agents(scope)
+            for row in figures.agents(scope, counts_by_sender)
         ],
         "heat": charts.heat_map(figures.heat_map(scope)),
         "csv": {table: _csv_query(request.GET, table) for table in TABLES},
