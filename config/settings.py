@@ -322,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messenger.tasks.check_all_tokens",
         "schedule": 24 * 3600.0,
     },
+    # Reports count long periods' messages from daily totals (reports.rollup).
+    "roll-message-days": {
+        "task": "reports.tasks.roll_message_days",
+        "schedule": 300.0,
+    },
     # The audit log keeps a year (campaigns.audit.KEEP_FOR): older entries go, daily.
     "prune-audit-log": {
         "task": "campaigns.tasks.prune_audit_log",

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from agent_desktop.models import Activity, Contact, Message
 from campaigns.business_hours import open_seconds_between
-from reports.figures import COUNTED_KINDS
 from reports.models import ConversationCycle
+from reports.rollup import COUNTED_KINDS
 
 BATCH = 500
 Kind = Activity.Kind

@@ -6,15 +6,16 @@ the two nearest ranks (what PostgreSQL's percentile_cont does), the same on ever
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from agent_desktop.models import Message
-from reports.models import ConversationCycle
+from reports import rollup
+from reports.models import ConversationCycle, MessageDay
+from reports.rollup import COUNTED_KINDS, day_start
 
-# What counts as a message: the customer's and the team's words and files, not reactions,
-# edits, referrals and other signals.
-COUNTED_KINDS = (Message.Kind.TEXT, Message.Kind.ATTACHMENT, Message.Kind.POSTBACK)
+# What counts as a message (reports.rollup.COUNTED_KINDS): the customer's and the team's words,
+# files and button taps, not reactions, edits, referrals and other signals.
 
 
 def percentile(sorted_values, fraction):
@@ -56,9 +57,10 @@ def closed(scope):
     return cycles(scope).filter(closed_at__gte=scope.since, closed_at__lt=scope.until)
 
 
-def messages(scope):
+def messages(scope, since=None, until=None):
+    """The scope's messages (of [since, until) when given: a part of its period)."""
     rows = Message.objects.filter(
-        sent_at__gte=scope.since, sent_at__lt=scope.until, kind__in=COUNTED_KINDS
+        sent_at__gte=since or scope.since, sent_at__lt=until or scope.until, kind__in=COUNTED_KINDS
     )
     if scope.campaign_ids is not None:
         rows = rows.filter(contact__entry_point__campaign_id__in=scope.campaign_ids)
@@ -79,14 +81,41 @@ def messages(scope):
 
 
 def message_counts(scope):
-    """{(direction, source, sent_by id): messages} of the scope, in one scan of its period: the
-    summary's in and out and the agents' replies both read it (the page counts once)."""
+    """{(direction, source, sent_by id): messages} of the scope: the summary's in and out and
+    the agents' replies both read it (the page counts once). Whole days the rollup holds come
+    from its daily totals, the rest (the period's edges, today) from the messages; filters the
+    totals can't apply (label, agent) count every message."""
+    days = None
+    if not scope.label and scope.agent is None:
+        days = rollup.rolled_days(scope.since, scope.until)
+    if days is None:
+        return _counted(messages(scope), Count("pk"))
+    first, end = days
+    counts = _counted(_message_days(scope, first, end), Sum("count"))
+    for since, until in ((scope.since, day_start(first)), (day_start(end), scope.until)):
+        if since < until:
+            for key, count in _counted(messages(scope, since, until), Count("pk")).items():
+                counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+def _message_days(scope, first, end):
+    rows = MessageDay.objects.filter(day__gte=first, day__lt=end)
+    if scope.campaign_ids is not None:
+        rows = rows.filter(campaign_id__in=scope.campaign_ids)
+    if scope.entry_point is not None:
+        rows = rows.filter(entry_point=scope.entry_point)
+    if scope.channel:
+        rows = rows.filter(channel=scope.channel)
+    return rows
+
+
+def _counted(rows, total):
     return {
         (direction, source, sent_by): count
-        for direction, source, sent_by, count in messages(scope)
-        .order_by()
+        for direction, source, sent_by, count in rows.order_by()
         .values_list("direction", "source", "sent_by")
-        .annotate(count=Count("pk"))
+        .annotate(count=total)
     }
 
 

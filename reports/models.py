@@ -81,3 +81,36 @@ class ConversationCycle(models.Model):
 
     def __str__(self):
         return f"{self.contact_id} opened {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class MessageDay(models.Model):
+    """Messages per UTC day of each entry point, direction, source and sender: what long
+    periods count instead of scanning every message (reports.rollup keeps it)."""
+
+    day = models.DateField()
+    entry_point = models.ForeignKey(
+        "campaigns.EntryPoint", on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=16)
+    direction = models.CharField(max_length=3)
+    source = models.CharField(max_length=16)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "campaign"])]
+
+    def __str__(self):
+        return f"{self.day} {self.entry_point_id} {self.direction}: {self.count}"
+
+
+class RollupState(models.Model):
+    """One row: the days before `rolled_until` are counted in MessageDay."""
+
+    rolled_until = models.DateField(null=True, blank=True)
+
+    def __str__(self):
+        return f"rolled until {self.rolled_until}"

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from agent_desktop import workflow
 from agent_desktop.models import Contact, Message
@@ -210,12 +210,13 @@ def test_two_workers_storing_a_new_customers_first_messages_at_once_open_one_cyc
     def store(n):
         try:
             start.wait()
-            record_inbound(
-                contact=Contact.objects.get(pk=contact.pk),
-                incoming=IncomingMessage(
-                    sent_at=sent_at + timedelta(seconds=n), text=f"part {n}", mid=f"m_part_{n}"
-                ),
-            )
+            with transaction.atomic():  # as a channel's worker stores a batch
+                record_inbound(
+                    contact=Contact.objects.get(pk=contact.pk),
+                    incoming=IncomingMessage(
+                        sent_at=sent_at + timedelta(seconds=n), text=f"part {n}", mid=f"m_part_{n}"
+                    ),
+                )
         finally:
             connection.close()
 
