@@ -6,9 +6,11 @@ import pytest
 from django.core.management import call_command
 
 from agent_desktop.models import Message
+from config.celery import app
 from reports import figures, rollup
 from reports.models import MessageDay
 from reports.period import scope_from
+from reports.tasks import roll_message_days
 from tests.reports.conftest import at, customer_writes
 
 SCOPES = [
@@ -59,3 +61,11 @@ def test_late_messages_are_counted_by_the_next_run_or_the_backfill(
     assert figures_for(admin_user, params)[0]["messages_in"] == before + 1
     call_command("reports_backfill", "--messages")
     assert figures_for(admin_user, params)[0]["messages_in"] == before + 2
+
+
+def test_the_beat_task_keeps_the_totals_current(history, settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["roll-message-days"]
+    assert schedule == {"task": "reports.tasks.roll_message_days", "schedule": 300.0}
+    assert schedule["task"] in app.tasks
+    assert roll_message_days() == 8
+    assert roll_message_days() == 3  # then only the recounted days
