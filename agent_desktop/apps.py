@@ -7,3 +7,10 @@ class AgentDesktopConfig(AppConfig):
 
     def ready(self):
         from agent_desktop import assignment  # noqa: F401 (connects its signal receivers)
+        from campaigns import conversations
+
+        # campaigns archives and erases entry points, but may not import this app.
+        conversations.register(
+            count="agent_desktop.selectors.conversation_counts",
+            erase="agent_desktop.services.conversations_erase",
+        )

@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from campaigns.models import FacebookPage
+from messenger.models import FacebookPage
 from tests.browser.conftest import log_in
 from tests.conftest import PAGE
 
