@@ -192,7 +192,7 @@ def pages_for(world, admin_user):
         "/admin/agent_desktop/message/",
         f"/admin/campaigns/campaign/{campaign}/change/",
         f"/admin/campaigns/entrypoint/{ep}/change/",
-        f"/admin/campaigns/facebookpage/{page.pk}/change/",
+        f"/admin/messenger/facebookpage/{page.pk}/change/",
         f"/admin/messenger/webhookdelivery/{delivery.pk}/change/",
         f"/admin/auth/user/{admin_user.pk}/change/",
         "/admin/auth/user/",
