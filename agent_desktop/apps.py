@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# At module level: campaigns.conversations imports no model, so it is safe while apps load.
+from campaigns import conversations
+
 
 class AgentDesktopConfig(AppConfig):
     name = "agent_desktop"
@@ -7,7 +10,6 @@ class AgentDesktopConfig(AppConfig):
 
     def ready(self):
         from agent_desktop import assignment  # noqa: F401 (connects its signal receivers)
-        from campaigns import conversations
 
         # campaigns archives and erases entry points, but may not import this app.
         conversations.register(

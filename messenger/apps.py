@@ -1,13 +1,14 @@
 from django.apps import AppConfig
 
+# At module level: campaigns.kinds imports no model, so it is safe while apps load.
+from campaigns.kinds import EntryPointKind, register
+
 
 class MessengerConfig(AppConfig):
     name = "messenger"
     verbose_name = "Messenger"
 
     def ready(self):
-        from campaigns.kinds import EntryPointKind, register
-
         register(
             EntryPointKind(
                 name="facebook_page",
