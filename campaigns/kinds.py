@@ -25,6 +25,8 @@ Builder (campaigns):
   console. Called outside any transaction.
 - `archive(entry_point)` (optional): inside the archive's transaction, once the entry point is
   marked archived: turn its inbound off (Messenger: drop the webhook, free the page id).
+- `archive_consequences(entry_point) -> list[str]` (optional): what archiving stops, listed on
+  the confirmation before it is done (Messenger: the Webhook URL).
 - `describe(entry_point) -> str` (optional): what it was connected to, for its archived page.
 - `archived_links(entry_point) -> list[(label, url)]` (optional): the kind's pages that stay
   readable once archived (Messenger: the delivery log).

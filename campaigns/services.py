@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns import conversations
 from campaigns.audit import Action, audit_record
-from campaigns.kinds import kind_named
+from campaigns.kinds import UnknownKind, kind_named
 from campaigns.models import Campaign, EntryPoint
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class ConversationsSize:
     contacts: int
     messages: int
     deliveries: int  # inbound posts a kind keeps raw (Messenger's webhook deliveries)
+    keeps_deliveries: bool = True  # False: its kind keeps none, so they go unmentioned
 
     @property
     def conversations(self):
@@ -127,7 +128,9 @@ class ConversationsSize:
         return f"{_count(self.contacts, 'contact')} and {_count(self.messages, 'message')}"
 
     def __str__(self):
-        """ "1 contact, 2 messages and 1 webhook delivery"."""
+        """ "1 contact, 2 messages and 1 webhook delivery" (or "1 contact and 2 messages")."""
+        if not self.keeps_deliveries:
+            return self.conversations
         return (
             f"{_count(self.contacts, 'contact')}, {_count(self.messages, 'message')} and "
             f"{_count(self.deliveries, 'webhook delivery', 'webhook deliveries')}"
@@ -155,7 +158,9 @@ def entry_point_archive(
         entry_point.refresh_from_db(fields=["is_archived", "archived_at"])
         return entry_point
     entry_point.is_archived, entry_point.archived_at = True, now
-    _kind_hook(entry_point, "archive", lambda entry_point: None)(entry_point)
+    turn_inbound_off = _kind_hook(entry_point, "archive", None)
+    if turn_inbound_off:
+        turn_inbound_off(entry_point)
     details = {}
     if moved_to is not None:
         details = {
@@ -168,8 +173,9 @@ def entry_point_archive(
 
 def entry_point_conversations_size(entry_point: EntryPoint) -> ConversationsSize:
     contacts, messages = conversations.count(entry_point)
-    deliveries = _kind_hook(entry_point, "deliveries_count", _none_kept)(entry_point)
-    return ConversationsSize(contacts, messages, deliveries)
+    count_deliveries = _kind_hook(entry_point, "deliveries_count", None)
+    deliveries = count_deliveries(entry_point) if count_deliveries else 0
+    return ConversationsSize(contacts, messages, deliveries, count_deliveries is not None)
 
 
 @transaction.atomic
@@ -183,8 +189,9 @@ def entry_point_erase_conversations(*, entry_point: EntryPoint, actor=None) -> C
             "webhook is off."
         )
     contacts, messages = conversations.erase(entry_point)
-    deliveries = _kind_hook(entry_point, "deliveries_erase", _none_kept)(entry_point)
-    erased = ConversationsSize(contacts, messages, deliveries)
+    erase_deliveries = _kind_hook(entry_point, "deliveries_erase", None)
+    deliveries = erase_deliveries(entry_point) if erase_deliveries else 0
+    erased = ConversationsSize(contacts, messages, deliveries, erase_deliveries is not None)
     audit_record(
         actor,
         Action.CONVERSATIONS_ERASED,
@@ -198,9 +205,9 @@ def entry_point_erase_conversations(*, entry_point: EntryPoint, actor=None) -> C
 
 
 def _kind_hook(entry_point, name, default):
-    """The entry point's kind's optional hook, or `default` when the kind has none."""
-    return kind_named(entry_point.kind).hook(name) or default
-
-
-def _none_kept(entry_point):
-    return 0
+    """The entry point's kind's optional hook, or `default` when the kind has none (or its app
+    is no longer installed: its entry points can still be archived and erased)."""
+    try:
+        return kind_named(entry_point.kind).hook(name) or default
+    except UnknownKind:
+        return default

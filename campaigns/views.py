@@ -95,9 +95,14 @@ def _kind_or_none(entry_point):
         return None
 
 
-def _status(entry_point):
+def _hook_of(entry_point, name):
+    """The entry point's kind's hook, or None (the kind has none, or is not installed)."""
     kind = _kind_or_none(entry_point)
-    status_of = kind.hook("status") if kind else None
+    return kind.hook(name) if kind else None
+
+
+def _status(entry_point):
+    status_of = _hook_of(entry_point, "status")
     return status_of(entry_point) if status_of else None
 
 
@@ -178,8 +183,7 @@ class EntryPointPanelView(AdminOnlyMixin, View):
 
 
 def _panel_of(entry_point):
-    kind = _kind_or_none(entry_point)
-    panel = kind.hook("panel_view") if kind else None
+    panel = _hook_of(entry_point, "panel_view")
     if panel is None:
         raise Http404("This kind of entry point is not installed.")
     return panel
@@ -187,8 +191,8 @@ def _panel_of(entry_point):
 
 def _render_archived(request, entry_point):
     kind = _kind_or_none(entry_point)
-    archived_links = kind.hook("archived_links") if kind else None
-    describe = kind.hook("describe") if kind else None
+    archived_links = _hook_of(entry_point, "archived_links")
+    describe = _hook_of(entry_point, "describe")
     return render(
         request,
         "campaigns/entry_point_archived.html",
@@ -198,23 +202,25 @@ def _render_archived(request, entry_point):
             "kind": kind,
             "links": archived_links(entry_point) if archived_links else [],
             "description": describe(entry_point) if describe else "",
-            "keeps_deliveries": bool(kind and kind.has("deliveries_count")),
             "size": services.entry_point_conversations_size(entry_point),
         },
     )
 
 
 class EntryPointArchiveView(AdminOnlyMixin, View):
-    """Archive, after a confirmation saying what stops and what is kept."""
+    """Archive, after a confirmation saying what stops (the kind's `archive_consequences`) and
+    what is kept."""
 
     def get(self, request, pk):
         entry_point = _entry_point_or_404(pk, archived=False)
+        consequences = _hook_of(entry_point, "archive_consequences")
         return render(
             request,
             "campaigns/entry_point_archive_confirm.html",
             {
                 "entry_point": entry_point,
                 "campaign": entry_point.campaign,
+                "consequences": consequences(entry_point) if consequences else [],
                 "size": services.entry_point_conversations_size(entry_point),
             },
         )
@@ -225,8 +231,8 @@ class EntryPointArchiveView(AdminOnlyMixin, View):
         size = services.entry_point_conversations_size(entry_point)
         messages.success(
             request,
-            f"“{entry_point.name}” archived. Its webhook is off; its {size.conversations} are "
-            "kept (listed under Archived).",
+            f"“{entry_point.name}” archived. It receives nothing more; its {size.conversations} "
+            "are kept (listed under Archived).",
         )
         return redirect(entry_point.campaign)
 

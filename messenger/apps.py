@@ -27,6 +27,7 @@ class MessengerConfig(AppConfig):
                     "api_serializer": "messenger.api.FacebookPageSettingsSerializer",
                     "seed_demo": "messenger.demo.seed_demo",
                     "archive": "messenger.setup.facebook_page_archive",
+                    "archive_consequences": "messenger.setup.facebook_page_archive_consequences",
                     "describe": "messenger.setup.facebook_page_describe",
                     "archived_links": "messenger.setup.facebook_page_archived_links",
                     "deliveries_count": "messenger.setup.facebook_page_deliveries_count",

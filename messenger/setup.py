@@ -79,6 +79,15 @@ def facebook_page_status(entry_point: EntryPoint) -> KindStatus:
     return KindStatus("Needs credentials", "warn")
 
 
+def facebook_page_archive_consequences(entry_point: EntryPoint) -> list[str]:
+    """The kind's `archive_consequences` hook: what archiving stops, said before it is done."""
+    return [
+        "Its Webhook URL stops working: Facebook's posts to it are refused. If other pages of "
+        "the same Facebook app use this URL, connect one of them again first (Connect "
+        "automatically)."
+    ]
+
+
 def facebook_page_describe(entry_point: EntryPoint) -> str:
     """The kind's `describe` hook: the page it was connected to, for its archived page."""
     page = entry_point.facebook_page

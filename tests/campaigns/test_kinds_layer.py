@@ -119,11 +119,15 @@ def test_a_kind_without_archive_hooks_is_archived_and_erased_alike(
     admin_client, campaign, pigeon_kind
 ):
     loft = create_pigeon_loft(campaign=campaign, name="Loft")
+    confirm = admin_client.get(reverse("campaigns:archive", args=[loft.pk])).content.decode()
+    assert "Archive “Loft”?" in confirm and "Facebook" not in confirm
     admin_client.post(reverse("campaigns:archive", args=[loft.pk]))
     loft.refresh_from_db()
     assert loft.is_archived
     archived = admin_client.get(loft.get_absolute_url()).content.decode()
     assert "Carrier Pigeon" in archived and "Webhook deliveries kept" not in archived
+    erase = admin_client.get(reverse("campaigns:erase", args=[loft.pk])).content.decode()
+    assert "webhook" not in erase.lower()
     erased = admin_client.post(reverse("campaigns:erase", args=[loft.pk]), {"confirm": "on"})
     assert erased.status_code == 302
 
@@ -146,3 +150,8 @@ def test_campaigns_imports_no_channel_and_not_the_desktop():
     ]
     assert offending == []
     assert len(list(CAMPAIGNS.rglob("*.py"))) > 20  # the scan did read the app
+
+
+def test_a_facebook_page_says_what_archiving_stops(admin_client, entry_point):
+    confirm = admin_client.get(reverse("campaigns:archive", args=[entry_point.pk]))
+    assert "Its Webhook URL stops working" in confirm.content.decode()  # messenger's hook
