@@ -192,6 +192,8 @@ def entry_point_schema_serializer():
     return type("EntryPointSerializer", (EntryPointSerializer, *kinds), {})
 
 
+# Built when this module is imported, by the URLconf, once every app's ready() has registered
+# its kind (no module imported while apps load may import this one).
 EntryPointSchema = entry_point_schema_serializer()
 
 
