@@ -216,9 +216,10 @@ class EraseRequestSerializer(serializers.Serializer):
     )
 
 
-# A kind's own conflicts (Messenger: the page is connected to another entry point).
-KIND_CONFLICT = "The kind refused the settings (Messenger: the page is connected to another "
-KIND_CONFLICT += "entry point; `detail` and `entry_point` name it, move=true moves it here)."
+KIND_CONFLICT = (
+    "The kind refused the settings (Messenger: the page is connected to another entry point; "
+    "`detail` and `entry_point` name it, move=true moves it here)."
+)
 
 
 @method_decorator(
