@@ -155,3 +155,17 @@ def test_campaigns_imports_no_channel_and_not_the_desktop():
 def test_a_facebook_page_says_what_archiving_stops(admin_client, entry_point):
     confirm = admin_client.get(reverse("campaigns:archive", args=[entry_point.pk]))
     assert "Its Webhook URL stops working" in confirm.content.decode()  # messenger's hook
+
+
+def test_without_messengers_kind_campaigns_says_nothing_of_facebook(
+    admin_client, campaign, pigeon_kind, monkeypatch
+):
+    monkeypatch.delitem(kinds._KINDS, "facebook_page")  # as if messenger were not installed
+    page = admin_client.get(campaign.get_absolute_url()).content.decode()
+    assert "Add Carrier Pigeon" in page
+    assert "Facebook" not in page and "Messenger" not in page
+    response = admin_client.post(
+        reverse("campaigns:add_entry_point", args=[campaign.pk]),
+        {"kind": "facebook_page", "name": "Page"},
+    )
+    assert response.status_code == 400 and not EntryPoint.objects.exists()
