@@ -5,10 +5,10 @@ import os
 
 from django.core.management.base import BaseCommand
 from django.db import connection
-from webchat.models import WebChatSettings
-from webchat.services import DEMO_NAME, KIND
 
+from webchat.models import WebChatSettings
 from webchat.sample_shop.server import make_server
+from webchat.services import DEMO_NAME, KIND
 
 
 def demo_widget_key():
