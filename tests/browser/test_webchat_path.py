@@ -10,10 +10,8 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from campaigns.models import Campaign
 from tests.browser.conftest import _note_violation, customer_says, log_in
 from tests.processes import free_port
-from webchat import services
 from webchat.models import WebChatSettings
 from webchat.sample_shop.server import make_server
 from webchat.services import DEMO_NAME
@@ -45,9 +43,7 @@ def shop_server(live_server):
 
 
 def demo_chat(allowed_origins):
-    """The demo's website chat (the kind's seed_demo hook: made once, so calling it again after
-    the demo fixture is harmless), allowed on these origins only."""
-    services.seed_demo(Campaign.objects.get(name="Demo campaign"))
+    """The demo's website chat (seed_demo made it), allowed on these origins only."""
     chat = WebChatSettings.objects.get(entry_point__name=DEMO_NAME)
     chat.allowed_origins = allowed_origins
     chat.save(update_fields=["allowed_origins"])
