@@ -173,7 +173,8 @@
     if (isNaN(date.getTime())) return "";
     return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
-  function megabytes(bytes) {
+  function fileSize(bytes) {
+    if (bytes < 1048576) return Math.ceil(bytes / 1024) + " KB";
     return Math.round((bytes / 1048576) * 10) / 10 + " MB";
   }
 
@@ -221,6 +222,7 @@
     ".msg img{display:block;max-width:220px;max-height:220px;border-radius:10px;border:1px solid #d0d7e2}",
     ".file{color:#1a56db;overflow-wrap:anywhere}",
     ".meta{font-size:12px;color:#5d6b82;display:flex;gap:6px;align-items:center;flex-wrap:wrap}",
+    ".mine .meta{justify-content:flex-end;text-align:right}",
     ".failed .meta{color:#b42318}",
     ".link-btn{border:0;background:none;padding:0 2px;color:#1a56db;text-decoration:underline;cursor:pointer;font-size:12px}",
     ".typing{margin:0;padding:0 16px 4px;font-size:13px;color:#5d6b82;min-height:1.45em}",
@@ -263,6 +265,7 @@
       session: null, // the POST session/ in flight, shared
       contextSent: false,
       nextLocal: 1,
+      sending: Promise.resolve(), // the chain of messages being sent, in order
     };
     var messages = {}; // id (server) or "local-N" -> message record {data, node, ...}
     var maxTextLength = Number(config.max_text_length) || 2000;
@@ -607,10 +610,12 @@
             ]),
           );
         } else {
-          node.appendChild(el("a", { class: "file", href: url, target: "_blank", rel: "noopener noreferrer", text: "📎 " + name }));
+          node.appendChild(
+            el("a", { class: "file", href: url, target: "_blank", rel: "noopener noreferrer", text: "File: " + name }),
+          );
         }
       });
-      if (record.file) node.appendChild(el("p", { class: "bubble", text: "📎 " + record.file.name }));
+      if (record.file) node.appendChild(el("p", { class: "bubble", text: "Picture: " + record.file.name }));
       record.meta = el("div", { class: "meta" }, [el("span", { text: timeOf(data.created_at) })]);
       if (record.mine) {
         record.stateLabel = el("span", { class: "state", "data-testid": "message-state" });
@@ -675,7 +680,7 @@
       if (!/^image\//.test(file.type)) return showNotice("Only images can be sent here.");
       if (maxUploadBytes && file.size > maxUploadBytes) {
         return showNotice(
-          "This image is " + megabytes(file.size) + ": the limit is " + megabytes(maxUploadBytes) + ".",
+          "This image is " + fileSize(file.size) + ": the limit is " + fileSize(maxUploadBytes) + ".",
         );
       }
       var text = textarea.value.trim();
@@ -719,6 +724,19 @@
       deliver(record);
     }
 
+    // One message at a time, in the order written: the conversation keeps the visitor's order.
+    function deliver(record) {
+      record.error = null;
+      renderState(record);
+      state.sending = state.sending
+        .then(function () {
+          return send(record);
+        })
+        .catch(function () {
+          fail(record, result(0, null, 0)); // never leave the queue stuck behind one message
+        });
+    }
+
     function post(record, token) {
       var options = { method: "POST", token: token };
       if (record.file) {
@@ -732,11 +750,9 @@
       return api("messages/", options);
     }
 
-    function deliver(record) {
-      record.error = null;
-      renderState(record);
+    function send(record) {
       var tokenUsed;
-      ensureSession()
+      return ensureSession()
         .then(function (token) {
           tokenUsed = token;
           return token ? post(record, token) : result(0, null, 0);

@@ -4,77 +4,24 @@ from the bubble while a Messenger customer writes through the sandbox; the agent
 list, each with its badge, answers the visitor, and both sides see the read states. A page on an
 origin the chat does not allow loads the widget, which gets a 403 and shows nothing."""
 
-import re
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _note_violation, customer_says, log_in
-from tests.processes import free_port
-from webchat.models import WebChatSettings
-from webchat.sample_shop.server import make_server
+from tests.browser import webchat_shop
+from tests.browser.conftest import customer_says, log_in
+from tests.browser.webchat_shop import (
+    LAUNCHER,
+    WIDGET_HOST,
+    demo_chat,
+    raw_responses,
+    visitor_context,
+    watch,
+    window_screenshot,
+)
 from webchat.services import DEMO_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-LAUNCHER = re.compile(r"^Chat: ")
-WIDGET_HOST = "campaign-builder-chat"
-
-
-@pytest.fixture
-def shop_server(live_server):
-    """Serves the sample shop for a widget key on a new port of 127.0.0.1 (another origin than
-    the live server's); returns that origin."""
-    servers = []
-
-    def serve(widget_key):
-        server = make_server(
-            free_port(), app_origin=live_server.url, widget_key=lambda: widget_key, quiet=True
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def demo_chat(allowed_origins):
-    """The demo's website chat (seed_demo made it), allowed on these origins only."""
-    chat = WebChatSettings.objects.get(entry_point__name=DEMO_NAME)
-    chat.allowed_origins = allowed_origins
-    chat.save(update_fields=["allowed_origins"])
-    return chat
-
-
-def visitor_context(chromium, width=1366, height=900):
-    """A visitor's own browser: German, in Berlin, so Customer Info has something to show."""
-    return chromium.new_context(
-        viewport={"width": width, "height": height}, locale="de-DE", timezone_id="Europe/Berlin"
-    )
-
-
-def watch(page):
-    """The page's CSP violations and uncaught errors, and the visitor API's answers."""
-    seen = {"violations": [], "errors": [], "api": []}
-    page.on("console", lambda message: _note_violation(message, seen["violations"]))
-    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
-    page.on(
-        "response",
-        lambda response: (
-            "/webchat/" in response.url
-            and seen["api"].append((response.request.method, response.url, response.status))
-        ),
-    )
-    return seen
-
-
-def widget(page):
-    """The widget's shadow root, as Playwright's locators pierce an open one."""
-    return page.locator(WIDGET_HOST)
+shop_server = webchat_shop.shop_server  # the fixture
 
 
 def test_a_visitor_and_a_messenger_customer_reach_the_agent_side_by_side(
@@ -114,7 +61,7 @@ def test_a_visitor_and_a_messenger_customer_reach_the_agent_side_by_side(
         mine = dialog.locator(".msg.mine").filter(has_text="Is the copper kettle in stock?")
         expect(mine.get_by_test_id("message-state")).to_have_text("Sent")
         assert_accessible(page, "the shop with the chat open")
-        screenshot(page, "webchat_visitor_1366")
+        window_screenshot(page, "webchat_visitor_1366")
 
         # A Messenger customer writes too (the sandbox's simulator, as the admin).
         log_in(admin_page, "demo-admin", demo["demo-admin"])
@@ -145,6 +92,7 @@ def test_a_visitor_and_a_messenger_customer_reach_the_agent_side_by_side(
         expect(theirs).to_be_visible()
         expect(reply.get_by_test_id("message-status")).to_have_text("✓✓ Read")
         screenshot(agent_page, "webchat_desk")
+        window_screenshot(page, "webchat_visitor_1366_reply")
 
         # Escape closes the panel and gives the focus back to the launcher.
         page.keyboard.press("Escape")
@@ -159,41 +107,23 @@ def test_a_visitor_and_a_messenger_customer_reach_the_agent_side_by_side(
         expect(dialog.get_by_label("Name")).to_be_hidden()
         expect(dialog.get_by_label("Your message")).to_be_focused()
 
-        # Small screens: the panel takes the whole screen.
+        # A tablet keeps the floating panel; a phone gets it full screen.
+        page.set_viewport_size({"width": 768, "height": 1024})
+        box = dialog.bounding_box()
+        assert box["x"] > 0 and box["x"] + box["width"] < 768
+        assert_accessible(page, "the shop with the chat open at 768 px")
+        window_screenshot(page, "webchat_visitor_768")
         page.set_viewport_size({"width": 390, "height": 844})
         box = dialog.bounding_box()
         assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
         assert_accessible(page, "the shop with the chat open at 390 px")
-        screenshot(page, "webchat_visitor_390")
+        window_screenshot(page, "webchat_visitor_390")
 
         assert seen["violations"] == [] and seen["errors"] == []
         assert all(status < 400 for _, _, status in seen["api"]), seen["api"]
     finally:
         for context in (visitor, admin, agent):
             context.close()
-
-
-def raw_responses(page):
-    """[(url, status, headers)] of the page's requests as the network answered them, read
-    through the DevTools protocol: Playwright's "response" event never fires for a response
-    the browser refused to hand to the page (CORS), which is what this test is about."""
-    urls, answers = {}, []
-    cdp = page.context.new_cdp_session(page)
-    cdp.on(
-        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
-    )
-    cdp.on(
-        "Network.responseReceivedExtraInfo",
-        lambda e: answers.append(
-            (
-                urls.get(e["requestId"], ""),
-                e["statusCode"],
-                {k.lower(): v for k, v in e["headers"].items()},
-            )
-        ),
-    )
-    cdp.send("Network.enable")
-    return answers
 
 
 def test_a_website_the_chat_does_not_allow_gets_a_403_and_no_launcher(
