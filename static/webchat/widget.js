@@ -13,6 +13,7 @@
   var CLOSED_POLL_MS = 10000;
   var MAX_BACKOFF_MS = 60000;
   var TYPING_EVERY_MS = 3000;
+  var REPLY_ENDS_TYPING_MS = 6000;
   var HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
   var SMALL_SCREEN = "(max-width: 480px)";
 
@@ -262,6 +263,7 @@
       failures: 0,
       retryAt: 0,
       lastTypingSent: 0,
+      agentRepliedAt: 0,
       session: null, // the POST session/ in flight, shared
       contextSent: false,
       nextLocal: 1,
@@ -510,7 +512,9 @@
       (data.messages || []).forEach(function (message) {
         if (typeof message.id !== "number") return;
         state.lastId = Math.max(state.lastId, message.id);
-        if (!messages[message.id]) addServerMessage(message);
+        if (messages[message.id]) return;
+        addServerMessage(message);
+        if (message.direction !== "in") state.agentRepliedAt = Date.now();
       });
       var readUpTo = Number(data.read_up_to) || 0;
       if (readUpTo !== state.readUpTo) {
@@ -519,7 +523,9 @@
           if (messages[id].mine && !messages[id].local) renderState(messages[id]);
         });
       }
-      typing.textContent = data.agent_typing ? title + " is typing…" : "";
+      // A reply ends the agent's typing (the API keeps saying "typing" for a few seconds).
+      var justReplied = Date.now() - state.agentRepliedAt < REPLY_ENDS_TYPING_MS;
+      typing.textContent = data.agent_typing && !justReplied ? title + " is typing…" : "";
       markSeen();
     }
 
