@@ -91,7 +91,7 @@ def test_config_tells_the_widget_its_look_and_limits(widget, chat, campaign):
         "title": "Acme website chat",
         "greeting": "Hello there",
         "color": "#FFD700",
-        "text_color": "#111111",  # dark text on gold
+        "text_color": "#000000",  # dark text on gold
         "available": True,
         "max_text_length": limits.MAX_TEXT_LENGTH,
         "max_upload_bytes": limits.MAX_ATTACHMENT_BYTES,
