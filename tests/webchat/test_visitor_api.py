@@ -320,7 +320,7 @@ def test_the_away_reply_reaches_the_visitor_as_the_entry_points(
 
 
 # --- Files --------------------------------------------------------------------------------------
-def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, chat):
+def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, chat, agent_client):
     widget.start()
     response = widget.upload("holiday.png", png_bytes(), text="this one")
     assert response.status_code == 201, response.content
@@ -339,6 +339,8 @@ def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, ch
 
     message = Message.objects.get()
     assert message.upload.name.endswith(".png") and "holiday" not in message.upload.name
+    in_the_desk = agent_client.get(f"/desktop/messages/{message.pk}/file/")
+    assert (in_the_desk.status_code, in_the_desk["Content-Type"]) == (200, "image/png")
     # Another visitor's link for this message, or a made-up one, is refused.
     other = Widget(chat.widget_key)
     other.start()
