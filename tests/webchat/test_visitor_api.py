@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
-from agent_desktop.models import Contact, Message, Note
+from agent_desktop import presence
+from agent_desktop.models import Contact, Message, Note, Notification
 from campaigns.models import EntryPoint
 from tests.webchat.conftest import OTHER_SITE, SHOP, Widget
 from webchat import colors, limits, services
@@ -431,7 +432,7 @@ def test_messages_per_address_are_rate_limited_across_its_visitors(chat, setting
     assert Message.objects.count() == 3
 
 
-def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, campaign):
+def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, chat, campaign):
     widget.start()
     campaign.is_active = False
     campaign.save()
@@ -439,6 +440,25 @@ def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, campai
     assert response.status_code == 403
     assert response.json() == {"detail": "This chat is closed."}
     assert not Message.objects.exists()
+    newcomer = Widget(chat.widget_key).post("session/", {"name": "Nina"})
+    assert (newcomer.status_code, newcomer.json()) == (403, {"detail": "This chat is closed."})
+    assert Contact.objects.count() == 1
+    assert widget.get("messages/").status_code == 200  # what was said stays readable
+
+
+def test_a_new_conversation_is_assigned_automatically_once_committed(
+    widget, agent, campaign, django_capture_on_commit_callbacks
+):
+    campaign.auto_assign = True
+    campaign.save()
+    presence.heartbeat(user=agent, active=True)
+    widget.start()
+    with django_capture_on_commit_callbacks(execute=True):
+        widget.say("Is anyone there?")
+    contact = contact_of(widget)
+    contact.refresh_from_db()
+    assert (contact.status, contact.assigned_to) == ("assigned", agent)
+    assert Notification.objects.filter(user=agent, contact=contact, kind="assigned").exists()
 
 
 def test_wrong_methods_and_content_types(widget):
