@@ -27,6 +27,9 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Max-Age": "600",
+    # A cross-origin script reads only the safelisted response headers unless told otherwise:
+    # the widget needs Retry-After to wait out a rate limit.
+    "Access-Control-Expose-Headers": "Retry-After",
 }
 NOT_THIS_WEBSITE = "This website may not use this chat."
 

@@ -412,6 +412,7 @@ def test_messages_per_visitor_are_rate_limited_with_retry_after(widget, settings
     refused = widget.post("messages/", {"text": "again"})
     assert 1 <= int(refused["Retry-After"]) <= 61
     assert refused["Access-Control-Allow-Origin"] == SHOP  # the widget can read the wait
+    assert refused["Access-Control-Expose-Headers"] == "Retry-After"
     assert Message.objects.count() == 3
 
 
