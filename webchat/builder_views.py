@@ -38,6 +38,7 @@ def _context(request, entry_point, form):
         "chat": settings_row,
         "form": form,
         "embed_snippet": services.embed_snippet(settings_row, request),
+        "app_origin": services.app_origin(request),
         "status": services.status(entry_point),
         "sample_page_url": settings.WEBCHAT_SAMPLE_PAGE_URL if settings.SANDBOX else "",
     }

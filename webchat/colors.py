@@ -1,7 +1,7 @@
 """The bubble's colours: the admin picks the background, the text colour follows from it.
 
-Of white and near-black, the one with the higher WCAG contrast against the background is taken;
-one of the two always reaches at least 4.6:1, so every colour an admin picks passes WCAG AA
+Of white and black, the one with the higher WCAG contrast against the background is taken;
+one of the two always reaches at least 4.58:1, so every colour an admin picks passes WCAG AA
 (4.5:1) for the bubble's text without asking them to know the rule.
 """
 
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LIGHT_TEXT = "#FFFFFF"
-DARK_TEXT = "#111111"
+DARK_TEXT = "#000000"
 AA_NORMAL_TEXT = 4.5
 
 
@@ -41,7 +41,7 @@ def contrast_ratio(first, second):
 
 
 def text_color_for(background):
-    """The text colour for the bubble: whichever of white and near-black contrasts more."""
+    """The text colour for the bubble: whichever of white and black contrasts more."""
     light = contrast_ratio(background, LIGHT_TEXT)
     dark = contrast_ratio(background, DARK_TEXT)
     return LIGHT_TEXT if light >= dark else DARK_TEXT

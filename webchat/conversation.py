@@ -33,8 +33,10 @@ class ChatClosed(Exception):
 # --- The session ------------------------------------------------------------------------------
 def visitor_start(*, settings_row, details, user_agent=""):
     """A new visitor: a Contact on the entry point (channel "webchat", a random external id)
-    and its Visitor row, in one transaction."""
+    and its Visitor row, in one transaction. An inactive campaign makes no contact."""
     entry_point = settings_row.entry_point
+    if not entry_point.campaign.is_active:
+        raise ChatClosed("This chat is closed.")
     external_id = "web-" + secrets.token_hex(10)
     with transaction.atomic():
         found = contacts_get_or_create([(entry_point, external_id)], channel=CHANNEL)

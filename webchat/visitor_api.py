@@ -27,6 +27,9 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Max-Age": "600",
+    # A cross-origin script reads only the safelisted response headers unless told otherwise:
+    # the widget needs Retry-After to wait out a rate limit.
+    "Access-Control-Expose-Headers": "Retry-After",
 }
 NOT_THIS_WEBSITE = "This website may not use this chat."
 
@@ -178,11 +181,14 @@ def session(request, settings_row):
         return JsonResponse({"visitor_token": token})
     address = client_ip_address(request)
     _limited(("sessions", address, settings.WEBCHAT_SESSIONS_PER_MINUTE_PER_ADDRESS))
-    visitor = conversation.visitor_start(
-        settings_row=settings_row,
-        details=_visitor_details(request),
-        user_agent=user_agent_summary(request.headers.get("User-Agent", "")),
-    )
+    try:
+        visitor = conversation.visitor_start(
+            settings_row=settings_row,
+            details=_visitor_details(request),
+            user_agent=user_agent_summary(request.headers.get("User-Agent", "")),
+        )
+    except conversation.ChatClosed as exc:
+        raise Refused(403, str(exc)) from exc
     return JsonResponse(
         {"visitor_token": tokens.visitor_token(visitor, settings_row.widget_key)}, status=201
     )

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
-from agent_desktop.models import Contact, Message, Note
+from agent_desktop import presence
+from agent_desktop.models import Contact, Message, Note, Notification
 from campaigns.models import EntryPoint
 from tests.webchat.conftest import OTHER_SITE, SHOP, Widget
 from webchat import colors, limits, services
@@ -91,7 +92,7 @@ def test_config_tells_the_widget_its_look_and_limits(widget, chat, campaign):
         "title": "Acme website chat",
         "greeting": "Hello there",
         "color": "#FFD700",
-        "text_color": "#111111",  # dark text on gold
+        "text_color": "#000000",  # dark text on gold
         "available": True,
         "max_text_length": limits.MAX_TEXT_LENGTH,
         "max_upload_bytes": limits.MAX_ATTACHMENT_BYTES,
@@ -320,7 +321,7 @@ def test_the_away_reply_reaches_the_visitor_as_the_entry_points(
 
 
 # --- Files --------------------------------------------------------------------------------------
-def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, chat):
+def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, chat, agent_client):
     widget.start()
     response = widget.upload("holiday.png", png_bytes(), text="this one")
     assert response.status_code == 201, response.content
@@ -339,6 +340,8 @@ def test_a_real_picture_is_kept_and_served_only_to_its_visitor_safely(widget, ch
 
     message = Message.objects.get()
     assert message.upload.name.endswith(".png") and "holiday" not in message.upload.name
+    in_the_desk = agent_client.get(f"/desktop/messages/{message.pk}/file/")
+    assert (in_the_desk.status_code, in_the_desk["Content-Type"]) == (200, "image/png")
     # Another visitor's link for this message, or a made-up one, is refused.
     other = Widget(chat.widget_key)
     other.start()
@@ -409,6 +412,7 @@ def test_messages_per_visitor_are_rate_limited_with_retry_after(widget, settings
     refused = widget.post("messages/", {"text": "again"})
     assert 1 <= int(refused["Retry-After"]) <= 61
     assert refused["Access-Control-Allow-Origin"] == SHOP  # the widget can read the wait
+    assert refused["Access-Control-Expose-Headers"] == "Retry-After"
     assert Message.objects.count() == 3
 
 
@@ -429,7 +433,7 @@ def test_messages_per_address_are_rate_limited_across_its_visitors(chat, setting
     assert Message.objects.count() == 3
 
 
-def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, campaign):
+def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, chat, campaign):
     widget.start()
     campaign.is_active = False
     campaign.save()
@@ -437,6 +441,25 @@ def test_an_inactive_campaign_refuses_messages_and_stores_nothing(widget, campai
     assert response.status_code == 403
     assert response.json() == {"detail": "This chat is closed."}
     assert not Message.objects.exists()
+    newcomer = Widget(chat.widget_key).post("session/", {"name": "Nina"})
+    assert (newcomer.status_code, newcomer.json()) == (403, {"detail": "This chat is closed."})
+    assert Contact.objects.count() == 1
+    assert widget.get("messages/").status_code == 200  # what was said stays readable
+
+
+def test_a_new_conversation_is_assigned_automatically_once_committed(
+    widget, agent, campaign, django_capture_on_commit_callbacks
+):
+    campaign.auto_assign = True
+    campaign.save()
+    presence.heartbeat(user=agent, active=True)
+    widget.start()
+    with django_capture_on_commit_callbacks(execute=True):
+        widget.say("Is anyone there?")
+    contact = contact_of(widget)
+    contact.refresh_from_db()
+    assert (contact.status, contact.assigned_to) == ("assigned", agent)
+    assert Notification.objects.filter(user=agent, contact=contact, kind="assigned").exists()
 
 
 def test_wrong_methods_and_content_types(widget):
