@@ -6,6 +6,7 @@ closed chat shows no launcher."""
 
 import io
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -174,3 +175,26 @@ def test_a_closed_chat_shows_no_launcher(visitor, shop):
     assert config.value.status == 200 and config.value.json()["available"] is False
     expect(visitor.get_by_role("heading", name="Tools that last")).to_be_visible()
     expect(visitor.locator(WIDGET_HOST)).to_have_count(0)
+
+
+def test_a_rate_limited_message_says_how_long_to_wait_and_goes_on_retry(visitor, shop, settings):
+    settings.WEBCHAT_MESSAGES_PER_MINUTE_PER_VISITOR = 1
+    dialog = open_chat(visitor, shop)
+    box = dialog.get_by_label("Your message")
+    box.fill("First")
+    box.press("Enter")
+    expect(state_of(dialog, "First")).to_have_text("Sent")
+    box.fill("Second")
+    box.press("Enter")
+    # Retry-After is readable across origins: the visitor is told how long, in seconds.
+    expect(state_of(dialog, "Second")).to_have_text(
+        re.compile(r"^Not sent: too many messages, wait \d+ s\.$")
+    )
+    assert Message.objects.count() == 1
+    settings.WEBCHAT_MESSAGES_PER_MINUTE_PER_VISITOR = 20
+    dialog.locator(".msg.failed").get_by_role("button", name="Retry").click()
+    expect(state_of(dialog, "Second")).to_have_text("Sent")
+    assert list(Message.objects.order_by("pk").values_list("text", flat=True)) == [
+        "First",
+        "Second",
+    ]

@@ -5,6 +5,7 @@ import re
 import threading
 
 import pytest
+from django.core.cache import cache
 
 from tests.browser.conftest import SCREENSHOTS, _note_violation
 from tests.processes import free_port
@@ -20,6 +21,9 @@ WIDGET_HOST = "campaign-builder-chat"
 def shop_server(live_server):
     """Serves the sample shop for a widget key on a new port of 127.0.0.1 (another origin than
     the live server's); returns that origin."""
+    # The visitor API's rate limits count per address in the cache, and every browser test's
+    # visitor comes from 127.0.0.1: each test starts with fresh windows.
+    cache.clear()
     servers = []
 
     def serve(widget_key):
