@@ -116,6 +116,12 @@ def test_a_visitor_and_a_messenger_customer_reach_the_agent_side_by_side(
         page.set_viewport_size({"width": 390, "height": 844})
         box = dialog.bounding_box()
         assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+        # Full screen, Tab stays inside the panel: from its last control back to its first.
+        dialog.get_by_role("button", name="Send").focus()
+        page.keyboard.press("Tab")
+        expect(dialog.get_by_role("button", name="Close chat")).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(dialog.get_by_role("button", name="Send")).to_be_focused()
         assert_accessible(page, "the shop with the chat open at 390 px")
         window_screenshot(page, "webchat_visitor_390")
 
