@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from campaigns import kinds
-from campaigns.kinds import EntryPointKind, KindStatus
+from campaigns.kinds import EntryPointKind, KindStatus, all_kinds
 from campaigns.models import AuditEntry, EntryPoint
 from campaigns.services import entry_point_create
 
@@ -169,3 +169,25 @@ def test_without_messengers_kind_campaigns_says_nothing_of_facebook(
         {"kind": "facebook_page", "name": "Page"},
     )
     assert response.status_code == 400 and not EntryPoint.objects.exists()
+
+
+@pytest.mark.parametrize("kind", [kind.name for kind in all_kinds()])
+def test_every_installed_kind_is_added_shown_and_served_through_the_registry(
+    admin_client, admin_api, campaign, kind
+):
+    label = kinds.kind_named(kind).label
+    assert f"Add {label}" in admin_client.get(campaign.get_absolute_url()).content.decode()
+    admin_client.post(
+        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"kind": kind, "name": "Web"}
+    )
+    added = EntryPoint.objects.get(name="Web")
+    assert added.kind == kind
+    assert admin_client.get(added.get_absolute_url()).status_code == 200  # its kind's panel
+    listed = admin_client.get(campaign.get_absolute_url())
+    assert listed.context["entry_points"][0][2] is not None  # its kind's status line
+
+    response = admin_api.post(
+        "/api/entry-points/", {"campaign": campaign.pk, "kind": kind, "name": "Api"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == kind
