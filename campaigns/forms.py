@@ -181,6 +181,8 @@ class EntryPointForm(forms.Form):
         kwargs.setdefault("auto_id", f"id_{kind.name}_%s" if kind else "id_%s")
         kwargs.setdefault("initial", {"kind": kind.name if kind else ""})
         super().__init__(*args, **kwargs)
+        if kind is not None:  # one form per kind on the page: each box named apart
+            self.fields["name"].label = f"{kind.label} name"
 
     def clean_kind(self):
         if self.kind is None or self.cleaned_data["kind"] != self.kind.name:

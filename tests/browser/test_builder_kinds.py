@@ -44,14 +44,15 @@ def test_an_admin_adds_an_entry_point_of_a_second_kind_with_the_keyboard(
         assert overflow <= 0, f"the campaign page is {overflow} px too wide at {width} px"
         screenshot(page, f"40_builder_kinds_campaign_{width}")
 
-    # Keyboard only: from the Facebook Page's name box, Tab reaches its button, then the
-    # pigeon's name box; Enter there adds a pigeon loft, not a Facebook Page.
-    page.get_by_label("Name").first.focus()
+    # Keyboard only: from a kind's name box Tab reaches its own Add button; Enter in the
+    # pigeon's box adds a pigeon loft, not a Facebook Page.
+    page.get_by_label("Facebook Page name").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Add Facebook Page")).to_be_focused()
+    page.get_by_label("Carrier Pigeon name").focus()
     page.keyboard.press("Tab")
-    pigeon_name = page.get_by_test_id("add-pigeon").get_by_label("Name")
-    expect(pigeon_name).to_be_focused()
+    expect(page.get_by_role("button", name="Add Carrier Pigeon")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
     page.keyboard.type("Roof loft")
     page.keyboard.press("Enter")
     expect(page.get_by_text("The loft of Roof loft (GET)")).to_be_visible()
