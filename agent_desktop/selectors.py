@@ -179,7 +179,8 @@ def timeline(contact):
 
 def entry_points_needing_attention(user):
     """Entry points of the user's campaigns whose channel can't send replies (token invalid)."""
-    from campaigns.models import EntryPoint, FacebookPage
+    from campaigns.models import EntryPoint
+    from messenger.models import FacebookPage
 
     entry_points = EntryPoint.objects.filter(
         facebook_page__token_status=FacebookPage.TokenStatus.INVALID, is_archived=False

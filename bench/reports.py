@@ -60,8 +60,8 @@ def seed(*, conversations, messages_per_conversation, days=365):
     from django.db import connection
 
     from agent_desktop.models import Contact, Message
-    from campaigns import services
     from campaigns.models import Campaign
+    from messenger import setup as page_setup
     from reports.models import ConversationCycle
 
     rng = random.Random(15)
@@ -74,7 +74,7 @@ def seed(*, conversations, messages_per_conversation, days=365):
         campaign.agents.add(*agents)
         for m in range(ENTRY_POINTS_PER_CAMPAIGN):
             entry_points.append(
-                services.facebook_page_entry_point_create(campaign=campaign, name=f"Page {n}.{m}")
+                page_setup.facebook_page_entry_point_create(campaign=campaign, name=f"Page {n}.{m}")
             )
     now = datetime.now(UTC)
     start = now - timedelta(days=days)

@@ -32,9 +32,9 @@ from django.utils.dateparse import parse_datetime
 from agent_desktop import media
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import upload_name
-from campaigns.models import FacebookPage
 from messenger import graph, services
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
+from messenger.models import FacebookPage
 
 logger = logging.getLogger(__name__)
 

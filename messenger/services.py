@@ -19,11 +19,10 @@ from django.views.decorators.debug import sensitive_variables
 from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
-from campaigns.models import FacebookPage
 from config.db import update_rows
 from messenger import events as ev
 from messenger import graph
-from messenger.models import WebhookDelivery
+from messenger.models import FacebookPage, WebhookDelivery
 from messenger.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from agent_desktop import media
+from campaigns.access import admin_only
 from campaigns.models import EntryPoint
-from campaigns.services import webhook_path
-from campaigns.views import admin_only
 from messenger.sandbox import simulator
 from messenger.sandbox.fake_graph import response_headers
+from messenger.setup import webhook_path
 
 GRAPH_PREFIX = "/sandbox/graph"
 

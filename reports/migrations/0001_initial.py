@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agent_desktop', '0011_kinds_from_the_registry'),
-        ('campaigns', '0009_campaign_first_response_target'),
+        ('campaigns', '0011_campaign_first_response_target'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,9 +12,9 @@ from agent_desktop import workflow
 from agent_desktop.models import Activity, Contact
 from agent_desktop.notes import note_create
 from agent_desktop.services import IncomingMessage, record_inbound, reply_send
-from campaigns import services as builder
 from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
+from messenger import setup as page_setup
 
 _mids = count(1)
 
@@ -62,7 +62,7 @@ def new_contact(entry_point):
 
 @pytest.fixture
 def other_entry_point(other_campaign):
-    return builder.facebook_page_entry_point_create(campaign=other_campaign, name="Other page")
+    return page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Other page")
 
 
 # --- The definitions' history (tests/reports/test_definitions.py) -----------------------------
@@ -131,7 +131,7 @@ def history(clock, campaign, entry_point, agent, new_contact):
         first_response_target_seconds=900,
     )
     berlin.agents.add(agent)
-    desk = builder.facebook_page_entry_point_create(campaign=berlin, name="Berlin page")
+    desk = page_setup.facebook_page_entry_point_create(campaign=berlin, name="Berlin page")
     finn = new_contact("6500000000000103", entry_point_=desk)
     clock.set(at(2, 7, 30))  # 08:30 in Berlin: closed, the away reply goes out
     customer_writes(finn, at(2, 7, 30))

@@ -30,10 +30,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
 from campaigns.models import Campaign, EntryPoint
 from config import remote_urls
 from messenger import graph, services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from tests.conftest import PASSWORD
 
@@ -168,8 +168,13 @@ def walk(patterns, prefix="", namespace=""):
 
 # Views that take POSTs from Facebook (signed) or from the fake Graph API's callers, not from a
 # browser session. The REST API is exempt from Django's check because DRF makes its own: a
-# session-authenticated write needs the token (token-authenticated ones carry no cookie).
-CSRF_EXEMPT = {"messenger:webhook", "sandbox:graph"}
+# session-authenticated write needs the token (token-authenticated ones carry no cookie). The
+# website chat's visitor API is authenticated by a Bearer token only, never by a cookie.
+CSRF_EXEMPT = {
+    "messenger:webhook",
+    "sandbox:graph",
+    *{f"webchat:{name}" for name in ("config", "session", "messages", "read", "typing")},
+}
 
 
 def test_no_browser_view_is_exempt_from_csrf():
@@ -297,7 +302,7 @@ def test_every_post_form_on_the_pages_carries_the_token(admin_client, connected_
 def test_an_agent_gets_404_on_another_campaigns_contacts_everywhere(
     connected_page, agent, other_campaign, counts
 ):
-    theirs_ep = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Theirs")
+    theirs_ep = page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Theirs")
     theirs = Contact.objects.create(
         channel="messenger",
         entry_point=theirs_ep,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_kinds_from_the_registry'),
+        ('campaigns', '0010_facebookpage_moved_to_messenger'),
     ]
 
     operations = [
