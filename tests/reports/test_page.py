@@ -91,3 +91,8 @@ def test_summary_and_heat_map_download_too(admin_client, answered):
 
 def test_an_unknown_table_is_a_400(admin_client):
     assert admin_client.get("/reports/?format=csv&table=secrets").status_code == 400
+
+
+def test_the_period_is_shown_on_the_chosen_clock(admin_client):
+    html = admin_client.get("/reports/?since=2026-11-02&until=2026-11-02&tz=Asia/Tokyo")
+    assert "2 Nov 2026, 00:00 to 3 Nov 2026, 00:00 · Asia/Tokyo" in html.content.decode()
