@@ -1,12 +1,13 @@
 """The figures of a report (reports.period.Scope), from SQL aggregates over indexed columns of
 the cycle table and of Message.
 
-Percentiles: the durations column alone is fetched sorted and interpolated linearly between
-the two nearest ranks (what PostgreSQL's percentile_cont does), the same on every database.
+Percentiles: the database numbers the durations in order (a window function, the same SQL on
+PostgreSQL and SQLite) and answers only the values at the two ranks around each percentile,
+which are interpolated linearly (what PostgreSQL's percentile_cont does).
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Avg, Count, F, Q, Sum, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from agent_desktop.models import Message
@@ -20,17 +21,56 @@ from reports.rollup import COUNTED_KINDS, day_start
 
 def percentile(sorted_values, fraction):
     """Linear interpolation between closest ranks (percentile_cont); None for no values."""
-    if not sorted_values:
-        return None
-    rank = (len(sorted_values) - 1) * fraction
+    return _at(sorted_values, len(sorted_values), fraction) if sorted_values else None
+
+
+# The ranks (0-based) percentile() reads, in SQL integer arithmetic that PostgreSQL and SQLite
+# share: floor((n - 1) x p) and the next one, for p = 1/2 and 9/10.
+_RANKS_READ = """
+    SELECT p, x, rn, n FROM (
+        SELECT p, x,
+            ROW_NUMBER() OVER (PARTITION BY p ORDER BY x) - 1 AS rn,
+            COUNT(*) OVER (PARTITION BY p) AS n
+        FROM ({rows}) AS durations
+    ) AS ranked
+    WHERE rn IN ((n - 1) / 2, (n - 1) / 2 + 1, (n - 1) * 9 / 10, (n - 1) * 9 / 10 + 1)
+"""
+
+
+def percentiles(rows, column, *, by=None):
+    """{group: {"median", "p90"}} of `column` over `rows` (a queryset), per value of the `by`
+    column (or one group, None). The database ranks the values; only the few rows at the ranks
+    percentile() reads come back, however many there are."""
+    from django.db import connections
+
+    rows = (
+        rows.filter(**{f"{column}__isnull": False})
+        .order_by()
+        .annotate(p=F(by) if by else Value(0), x=F(column))
+        .values_list("p", "x")
+    )
+    sql, params = rows.query.sql_with_params()
+    at_rank = {}
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(_RANKS_READ.format(rows=sql), params)
+        for group, value, rank, count in cursor.fetchall():
+            at_rank.setdefault(group if by else None, ({}, count))[0][rank] = value
+    return {
+        group: {"median": _at(values, count, 0.5), "p90": _at(values, count, 0.9)}
+        for group, (values, count) in at_rank.items()
+    }
+
+
+def _at(values, count, fraction):
+    """The percentile of `count` sorted values, of which `values[rank]` holds those read."""
+    rank = (count - 1) * fraction
     low = int(rank)
-    high = min(low + 1, len(sorted_values) - 1)
-    value = sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)
-    return round(value)
+    high = min(low + 1, count - 1)
+    return round(values[low] + (values[high] - values[low]) * (rank - low))
 
 
-def spread(sorted_values):
-    return {"median": percentile(sorted_values, 0.5), "p90": percentile(sorted_values, 0.9)}
+def spread(rows, column):
+    return percentiles(rows, column).get(None, {"median": None, "p90": None})
 
 
 # --- The rows a scope covers ----------------------------------------------------------------------
@@ -119,12 +159,6 @@ def _counted(rows, total):
     }
 
 
-def _sorted(rows, column):
-    return list(
-        rows.filter(**{f"{column}__isnull": False}).order_by(column).values_list(column, flat=True)
-    )
-
-
 # --- The figures ------------------------------------------------------------------------------
 def summary(scope, counts_by_sender=None):
     """The API's summary (DESIGN.md "Reports"), with reopened and the target share's counts.
@@ -153,8 +187,8 @@ def summary(scope, counts_by_sender=None):
         "conversations_reopened": counts["reopened"],
         "messages_in": directions.get(Message.Direction.IN, 0),
         "messages_out": directions.get(Message.Direction.OUT, 0),
-        "first_response_seconds": spread(_sorted(opened(scope), "first_response_seconds")),
-        "resolution_seconds": spread(_sorted(closed(scope), "resolution_seconds")),
+        "first_response_seconds": spread(opened(scope), "first_response_seconds"),
+        "resolution_seconds": spread(closed(scope), "resolution_seconds"),
         "first_response_within_target": None if within is None else round(within, 4),
         "first_responses": counts["responded"],
         "first_responses_within_target": counts["within"],
@@ -188,15 +222,9 @@ def agents(scope, counts_by_sender=None):
         and source == Message.Source.AGENT
         and sent_by is not None
     }
-    firsts = {}
-    for user_id, seconds in (
-        opened(scope)
-        .exclude(first_responder=None)
-        .filter(first_response_seconds__isnull=False)
-        .order_by("first_response_seconds")
-        .values_list("first_responder", "first_response_seconds")
-    ):
-        firsts.setdefault(user_id, []).append(seconds)
+    firsts = percentiles(
+        opened(scope).exclude(first_responder=None), "first_response_seconds", by="first_responder"
+    )
     user_ids = set(handled) | set(replies) | set(firsts)
     if scope.agent is not None:
         user_ids &= {scope.agent.pk}
@@ -207,7 +235,7 @@ def agents(scope, counts_by_sender=None):
             "name": user.get_full_name() or user.username,
             "conversations": handled.get(user.pk, {}).get("conversations", 0),
             "replies": replies.get(user.pk, 0),
-            "first_response_seconds_median": percentile(firsts.get(user.pk, []), 0.5),
+            "first_response_seconds_median": firsts.get(user.pk, {}).get("median"),
             "csat_average": _rounded(handled.get(user.pk, {}).get("csat")),
         }
         for user in users
