@@ -5,7 +5,7 @@ import hashlib
 from django.db.models import Count, F, Q
 
 from agent_desktop import search, signals
-from agent_desktop.models import Activity, Contact, Label, Message, Note
+from agent_desktop.models import Activity, CannedResponse, Contact, Label, Message, Note
 from campaigns.roles import is_campaign_admin
 
 FILTERS = {
@@ -207,8 +207,6 @@ def _notes_in_time(contact):
 def canned_responses_for(user, *, campaign=None):
     """Canned replies the user may use: the global ones and those of their campaigns (all for
     admins); with `campaign`, only the global ones and that campaign's."""
-    from agent_desktop.models import CannedResponse
-
     responses = CannedResponse.objects.select_related("campaign")
     if not is_campaign_admin(user):
         responses = responses.filter(Q(campaign=None) | Q(campaign__in=user.campaigns.all()))

@@ -22,7 +22,7 @@ class MessengerConfig(AppConfig):
                     "create_entry_point": "campaigns.services.facebook_page_entry_point_create",
                     "enqueue_send": "messenger.outbound.enqueue_send",
                     "reply_window": "messenger.outbound.reply_window",
-                    "refresh_profile": "messenger.services.enqueue_profile_refresh",
+                    "refresh_profile": "messenger.profiles.enqueue_profile_refresh",
                     "sender_action": "messenger.outbound.enqueue_sender_action",
                     "max_text_length": "messenger.limits.MAX_TEXT_LENGTH",
                     "max_attachment_bytes": "messenger.limits.MAX_ATTACHMENT_BYTES",
