@@ -17,6 +17,11 @@ class ContactSerializer(serializers.ModelSerializer):
     profile_pic = serializers.SerializerMethodField()
     campaign = serializers.IntegerField(source="entry_point.campaign_id", read_only=True)
     labels = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    # Kept in the channel's details (Contact.channel_details); the API's names are a contract.
+    gender = serializers.CharField(source="channel_details.gender", default="", read_only=True)
+    answered_elsewhere = serializers.BooleanField(
+        source="channel_details.answered_elsewhere", default=False, read_only=True
+    )
 
     class Meta:
         model = Contact

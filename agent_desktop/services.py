@@ -233,10 +233,25 @@ def mark_read(*, contact, watermark):
     )
 
 
-def contact_set_answered_elsewhere(*, contact, answered_elsewhere: bool):
-    if contact.answered_elsewhere != answered_elsewhere:
-        Contact.objects.filter(pk=contact.pk).update(answered_elsewhere=answered_elsewhere)
-        contact.answered_elsewhere = answered_elsewhere
+def contact_channel_details_update(*, contact, **values):
+    """Set keys of the contact's `channel_details`, keeping the others (the channel's own
+    fields, see Contact). The row is read again under its lock and merged, so two writers at
+    once (a profile fetch, a routing change) both land. Nothing is written when the contact
+    already holds these values."""
+    if all(contact.channel_details.get(key) == value for key, value in values.items()):
+        return
+    with transaction.atomic():
+        current = (
+            Contact.objects.select_for_update()
+            .filter(pk=contact.pk)
+            .values_list("channel_details", flat=True)
+            .first()
+        )
+        if current is None:  # deleted meanwhile
+            return
+        merged = {**current, **values}
+        Contact.objects.filter(pk=contact.pk).update(channel_details=merged)
+    contact.channel_details = merged
 
 
 def _insert_once(*, contact, direction, source, status, incoming):

@@ -17,6 +17,7 @@ from agent_desktop.models import Message
 from campaigns.models import FacebookPage
 from config.db import update_rows
 from messenger import events as ev
+from messenger.contact_details import ANSWERED_ELSEWHERE, answered_elsewhere
 from messenger.delivery_queue import enqueue_processing
 from messenger.models import WebhookDelivery
 from messenger.outbound import reconcile_echo
@@ -346,7 +347,9 @@ def _apply(page, event, contact):
         desktop.mark_read(contact=contact, watermark=event.watermark)
     else:
         inbound = _incoming_for_action(event, sent_at)
-    desktop.contact_set_answered_elsewhere(contact=contact, answered_elsewhere=_elsewhere(event))
+    elsewhere = _elsewhere(event)
+    if answered_elsewhere(contact) != elsewhere:
+        desktop.contact_channel_details_update(contact=contact, **{ANSWERED_ELSEWHERE: elsewhere})
     return inbound
 
 

@@ -7,13 +7,16 @@ from datetime import timedelta
 from functools import partial
 
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from agent_desktop import media
+from agent_desktop import services as desktop
 from agent_desktop.models import Contact
 from campaigns.models import FacebookPage
 from messenger import events as ev
 from messenger import graph
+from messenger.contact_details import GENDER, gender
 from messenger.delivery_queue import FETCH_PROFILES, enqueue, enqueue_in_batches
 from messenger.tokens import mark_token_invalid
 
@@ -175,23 +178,25 @@ def _settle_profile(contact, page, outcome):
     contact.locale = str(profile.get("locale") or "")[:16]
     tz = profile.get("timezone")
     contact.timezone = float(tz) if isinstance(tz, int | float) else None
-    contact.gender = str(profile.get("gender") or "")[:32]
     contact.profile_fetched_at = timezone.now()
     contact.profile_error = ""
     if picture is not None:
         _keep_picture(contact, *picture)
-    contact.save(
-        update_fields=[
-            "first_name",
-            "last_name",
-            "locale",
-            "timezone",
-            "gender",
-            "profile_fetched_at",
-            "profile_error",
-            "profile_pic",
-        ]
-    )
+    with transaction.atomic():
+        contact.save(
+            update_fields=[
+                "first_name",
+                "last_name",
+                "locale",
+                "timezone",
+                "profile_fetched_at",
+                "profile_error",
+                "profile_pic",
+            ]
+        )
+        fetched_gender = str(profile.get("gender") or "")[:32]
+        if gender(contact) != fetched_gender:
+            desktop.contact_channel_details_update(contact=contact, **{GENDER: fetched_gender})
     logger.info("profile fetched contact=%s", contact.pk)
     return contact
 

@@ -141,7 +141,7 @@ def snapshot():
         "last_message_preview",
         "last_message_at",
         "last_inbound_at",
-        "answered_elsewhere",
+        "channel_details",
     )
     messages = Message.objects.values_list(
         "contact__external_id", "mid", "direction", "source", "kind", "text", "status"
