@@ -23,6 +23,7 @@ TEST_KIND = kinds.EntryPointKind(
         "customer_info": "tests.agent_desktop.test_channel_neutral_desk.customer_info",
         "contact_notice": "tests.agent_desktop.test_channel_neutral_desk.contact_notice",
         "reply_window": "tests.agent_desktop.test_channel_neutral_desk.reply_window",
+        "sender_action": "tests.agent_desktop.test_channel_neutral_desk.sender_action",
     },
 )
 NOTICE = ContactNotice(badge="Muted", title="The visitor left", text="The visitor left the page.")
@@ -38,6 +39,13 @@ class AlwaysOpen:
 
 def reply_window(contact):
     return AlwaysOpen()
+
+
+SENDER_ACTIONS = []
+
+
+def sender_action(contact_id, action):
+    SENDER_ACTIONS.append((contact_id, action))
 
 
 def customer_info(contact):
