@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The sample shop, a second local origin that embeds the website chat widget.
+SHOP_PORT ?= 8001
 
 .PHONY: setup run test lint fmt clean bench lock lock-check prod-check
 
@@ -41,7 +43,7 @@ prod-check:
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput
-	PORT=$(PORT) scripts/run-dev.sh
+	PORT=$(PORT) SHOP_PORT=$(SHOP_PORT) scripts/run-dev.sh
 
 test: setup
 	scripts/run-tests.sh

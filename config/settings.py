@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "campaigns",
     "messenger",
     "agent_desktop",
+    "webchat",
     "config.apps.ProjectConfig",  # the project's own system checks (config/checks.py)
 ]
 
@@ -218,6 +219,28 @@ SANDBOX_IN_PRODUCTION = env.bool("SANDBOX_IN_PRODUCTION", default=False)
 FACEBOOK_MEDIA_HOSTS = env.list(
     "FACEBOOK_MEDIA_HOSTS", default=[".fbcdn.net", ".fbsbx.com", ".facebook.com"]
 )
+
+# --- Website chat (webchat) --------------------------------------------------------------
+# The sample shop page that embeds the demo widget (`make run` serves it); the builder links to
+# it when the sandbox is on. Empty: no link.
+WEBCHAT_SAMPLE_PAGE_URL = env.str(
+    "WEBCHAT_SAMPLE_PAGE_URL", default="http://127.0.0.1:8001/" if DEBUG else ""
+)
+# Rate limits of the visitor API, per minute (webchat.throttle): messages per visitor, messages
+# and new sessions per client address, and other calls (polls, typing, read) per visitor.
+WEBCHAT_MESSAGES_PER_MINUTE_PER_VISITOR = env.int(
+    "WEBCHAT_MESSAGES_PER_MINUTE_PER_VISITOR", default=20
+)
+WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS = env.int(
+    "WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", default=60
+)
+WEBCHAT_SESSIONS_PER_MINUTE_PER_ADDRESS = env.int(
+    "WEBCHAT_SESSIONS_PER_MINUTE_PER_ADDRESS", default=10
+)
+WEBCHAT_CALLS_PER_MINUTE_PER_VISITOR = env.int("WEBCHAT_CALLS_PER_MINUTE_PER_VISITOR", default=240)
+# The rate limits count in Django's cache: the default keeps the counts in each process; with
+# several web processes set CACHE_URL=redis://host:6379/1 so they share one count.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Runs the web server (which also serves the sandbox's fake Graph API), a Celery worker and
-# Celery beat (the periodic sweeps); seeds the demo once the web server answers. Ctrl+C stops
-# everything within a few seconds.
+# Runs the web server (which also serves the sandbox's fake Graph API), a Celery worker, Celery
+# beat (the periodic sweeps) and the sample shop (a second origin embedding the website chat
+# widget); seeds the demo once the web server answers. Ctrl+C stops everything within a few
+# seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV_BIN:-.venv/bin}
 PORT=${PORT:-8000}
+SHOP_PORT=${SHOP_PORT:-8001}
+# The builder's "Try it on a sample page" link follows the shop's port.
+export WEBCHAT_SAMPLE_PAGE_URL=${WEBCHAT_SAMPLE_PAGE_URL:-http://127.0.0.1:$SHOP_PORT/}
 # How long the processes get to stop on their own before they are killed: an idle worker on the
 # embedded broker takes 3-5 s (it polls the broker's folder), and a busy one finishes its task.
 # Killing it loses nothing: the sweeps enqueue again what it had not finished.
@@ -61,6 +65,8 @@ start "$BIN/celery" -A config worker --loglevel INFO --concurrency 2 \
   --without-gossip --without-mingle --without-heartbeat
 # Beat in a process of its own (not the worker's --beat): it stops on TERM at once.
 start "$BIN/celery" -A config beat --loglevel INFO
+# The sample shop reads the demo's widget key at each request, so it may start before seeding.
+start "$BIN/python" manage.py serve_sample_shop --port "$SHOP_PORT" --app-origin "http://127.0.0.1:$PORT"
 for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
   sleep 0.2
@@ -70,4 +76,5 @@ start "$BIN/python" manage.py seed_demo --base-url "http://127.0.0.1:$PORT"
 wait "$!"
 echo
 echo "Campaign Builder: http://127.0.0.1:$PORT/  (Ctrl+C stops it)"
+echo "Sample shop with the website chat: http://127.0.0.1:$SHOP_PORT/"
 wait

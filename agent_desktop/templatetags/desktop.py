@@ -1,10 +1,9 @@
 from django import template
 from django.utils import timezone
 
-from agent_desktop import channels, media, search, workflow
+from agent_desktop import media, search, workflow
 from agent_desktop.models import Notification
 from agent_desktop.profile import notification_preferences_of
-from campaigns.kinds import all_kinds
 from campaigns.people import HEARTBEAT_SECONDS, person_read
 
 register = template.Library()
@@ -47,41 +46,6 @@ def utc_offset(hours):
     sign = "+" if hours >= 0 else "-"
     whole, minutes = divmod(round(abs(hours) * 60), 60)
     return f"UTC{sign}{whole}" + (f":{minutes:02d}" if minutes else "")
-
-
-@register.inclusion_tag("agent_desktop/partials/_channel_badge.html")
-def channel_badge(contact, labelled=False):
-    """The contact's channel beside its name, as its kind registered it (campaigns.kinds): the
-    icon with the kind's title (`labelled`: with the label written out, as in Customer Info)."""
-    return {
-        "kind": channels.kind_or_none(contact),
-        "channel": contact.channel,
-        "labelled": labelled,
-    }
-
-
-@register.simple_tag
-def channel_names():
-    """The installed channels, for a sentence: "Messenger", "Messenger or Website chat"."""
-    names = [kind.channel_label for kind in all_kinds()]
-    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else "any channel"
-
-
-@register.simple_tag
-def channel_notice(contact):
-    """The channel's notice about the contact (agent_desktop.channels.ContactNotice) or None."""
-    return channels.contact_notice(contact)
-
-
-@register.simple_tag
-def channel_lines(contact):
-    """The channel's own Customer Info lines: [(label, value)]."""
-    return channels.customer_info(contact)
-
-
-@register.filter
-def fetches_profiles(contact):
-    return channels.fetches_profiles(contact)
 
 
 @register.filter

@@ -99,7 +99,8 @@ def test_customer_info_of_another_channel_has_its_lines_and_none_of_messengers(
 
 def test_the_empty_queue_names_every_installed_channel(agent_client, test_kind):
     html = agent_client.get(DESKTOP).content.decode()
-    assert "When customers write to your campaigns on Messenger or Test chat, they" in html
+    installed = [kind.channel_label for kind in kinds.all_kinds() if kind is not test_kind]
+    assert f"When customers write to your campaigns on {', '.join(installed)} or Test chat" in html
 
 
 def test_a_channel_without_a_profile_fetch_is_not_asked_for_one(

@@ -1,5 +1,5 @@
-"""`make run` (scripts/run-dev.sh): Ctrl+C stops the web server, the worker and beat, every child
-of theirs, and frees the port.
+"""`make run` (scripts/run-dev.sh): Ctrl+C stops the web server, the worker, beat and the sample
+shop, every child of theirs, and frees the ports.
 
 A terminal sends Ctrl+C as SIGINT to its foreground process group, so the test starts the script
 in a process group of its own and sends SIGINT to that group. The processes to watch are found
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.processes import ROOT, free_port, port_open, wait_until
 
@@ -42,7 +43,7 @@ def processes_with(marker):
     return found
 
 
-def run_dev_environment(var_dir, port, marker, **extra):
+def run_dev_environment(var_dir, port, shop_port, marker, **extra):
     # `make run`'s own settings, not the test run's (a broker folder or sandbox switch set for
     # the tests must not leak into it).
     skipped = ("PYTEST", "DJANGO_SETTINGS", "CELERY_BROKER_FOLDER", "SANDBOX", "TEST_")
@@ -50,6 +51,7 @@ def run_dev_environment(var_dir, port, marker, **extra):
     env.update(
         VAR_DIR=str(var_dir),
         PORT=str(port),
+        SHOP_PORT=str(shop_port),
         DEBUG="1",
         DATABASE_URL=f"sqlite:///{var_dir}/db.sqlite3",
         CELERY_BROKER_URL="filesystem://",
@@ -71,8 +73,8 @@ def run_dev_environment(var_dir, port, marker, **extra):
     ],
 )
 def test_ctrl_c_stops_everything_make_run_started_and_frees_the_port(tmp_path, grace, counts):
-    port, marker = free_port(), secrets.token_hex(12)
-    env = run_dev_environment(tmp_path, port, marker, **grace)
+    port, shop_port, marker = free_port(), free_port(), secrets.token_hex(12)
+    env = run_dev_environment(tmp_path, port, shop_port, marker, **grace)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
@@ -101,15 +103,25 @@ def test_ctrl_c_stops_everything_make_run_started_and_frees_the_port(tmp_path, g
         started = processes_with(marker)
         commands = " | ".join(started.values())
         assert "runserver" in commands and " worker" in commands and " beat" in commands
+        assert "serve_sample_shop" in commands
+        # The sample shop, on its own origin, embeds the seeded demo's widget from the app.
+        page = requests.get(f"http://127.0.0.1:{shop_port}/", timeout=10).text
+        assert re.search(
+            rf'<script src="http://127\.0\.0\.1:{port}/static/webchat/widget\.js" '
+            r'data-widget-key="[\w-]+" async></script>',
+            page,
+        )
 
         os.killpg(script.pid, signal.SIGINT)
         stopping = time.monotonic()
         try:
             wait_until(
-                lambda: not processes_with(marker) and not port_open(port),
+                lambda: (
+                    not processes_with(marker) and not port_open(port) and not port_open(shop_port)
+                ),
                 timeout=STOP_DEADLINE_SECONDS,
                 interval=0.2,
-                message="every process to stop and the port to be free",
+                message="every process to stop and the ports to be free",
             )
         except AssertionError as exc:
             left = "\n".join(f"{pid}: {cmd}" for pid, cmd in processes_with(marker).items())

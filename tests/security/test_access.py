@@ -168,8 +168,13 @@ def walk(patterns, prefix="", namespace=""):
 
 # Views that take POSTs from Facebook (signed) or from the fake Graph API's callers, not from a
 # browser session. The REST API is exempt from Django's check because DRF makes its own: a
-# session-authenticated write needs the token (token-authenticated ones carry no cookie).
-CSRF_EXEMPT = {"messenger:webhook", "sandbox:graph"}
+# session-authenticated write needs the token (token-authenticated ones carry no cookie). The
+# website chat's visitor API is authenticated by a Bearer token only, never by a cookie.
+CSRF_EXEMPT = {
+    "messenger:webhook",
+    "sandbox:graph",
+    *{f"webchat:{name}" for name in ("config", "session", "messages", "read", "typing")},
+}
 
 
 def test_no_browser_view_is_exempt_from_csrf():

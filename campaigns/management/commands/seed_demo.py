@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaigns import services
+from campaigns.kinds import all_kinds
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import ADMIN_GROUP
 from messenger.health import connect_automatically
@@ -47,12 +48,20 @@ class Command(BaseCommand):
             steps = connect_automatically(page, base_url.rstrip("/") + services.webhook_path(page))
             if not all(step.ok for step in steps):
                 check = services.CredentialCheck(False, steps[-1].detail)
+        # The kinds that seed a demo entry point of their own (website chat's, on the sample shop).
+        lines = [
+            kind.hook("seed_demo")(entry_point.campaign)
+            for kind in all_kinds()
+            if kind.has("seed_demo")
+        ]
         self.stdout.write("")
         self.stdout.write("Demo logins (also in var/demo-logins.txt):")
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<11} password: {password}")
         status = "connected" if check.ok else f"not connected yet: {check.message}"
         self.stdout.write(f"Demo Facebook Page (sandbox): {status}")
+        for line in lines:
+            self.stdout.write(line)
 
 
 def _read_passwords(path):
