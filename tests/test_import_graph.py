@@ -271,3 +271,12 @@ def test_the_source_is_read_whole():
     assert ("messenger.apps", "campaigns.kinds") in seen  # inside ready()
     assert ("messenger.processing", "agent_desktop.services") in seen  # `from app import module`
     assert ("messenger.tasks", "messenger.processing") in seen
+
+
+def test_messenger_services_is_only_a_name_list_for_callers_outside_the_product():
+    """messenger.services names the package's operations for tests, bench and scripts; a product
+    module importing it would pull in every concern (and lead back to the old cycles)."""
+    importers = sorted(
+        str(i) for i in IMPORTS if i.imported == "messenger.services" and i.importer != i.imported
+    )
+    assert importers == []
