@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from agent_desktop import canned, labels, notes, selectors
 from agent_desktop.models import CannedResponse, Label
 from agent_desktop.views import _back_to, _contact_or_404
+from campaigns.access import admin_only
 from campaigns.selectors import campaigns_for_user
-from campaigns.views import admin_only
 
 
 @login_required

@@ -253,13 +253,13 @@ def prepare_schema():
 
 def seed_bench_page():
     """A campaign with one connected Facebook Page, checked against the fake Graph API."""
-    from campaigns import services
     from campaigns.models import Campaign
+    from messenger import setup as page_setup
 
     campaign = Campaign.objects.create(name="Bench campaign")
-    entry_point = services.facebook_page_entry_point_create(campaign=campaign, name="Bench page")
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Bench page")
     page = entry_point.facebook_page
-    check = services.facebook_page_save_credentials(
+    check = page_setup.facebook_page_save_credentials(
         page=page,
         app_id=BENCH_PAGE["app_id"],
         app_secret=BENCH_PAGE["app_secret"],
@@ -267,7 +267,7 @@ def seed_bench_page():
     )
     if not check.ok:
         raise RuntimeError(f"the bench page could not be connected: {check.message}")
-    services.facebook_page_generate_webhook(page=page)
+    page_setup.facebook_page_generate_webhook(page=page)
     return page
 
 
@@ -368,8 +368,8 @@ def bench_ingest(base_url, page, *, seconds, connections, rounds, web, profiler)
 
     No worker runs meanwhile (its CPU would go to the two cores gunicorn is measured on); the
     tasks the webhook enqueues wait in Redis and are counted, then dropped."""
-    from campaigns.services import webhook_path
     from messenger.models import WebhookDelivery
+    from messenger.setup import webhook_path
 
     bodies = signed_bodies(
         count=4000, page_id=page.page_id, app_secret=BENCH_PAGE["app_secret"], customers=2000
@@ -474,7 +474,7 @@ def bench_processing(base_url, page, *, events, customers, timeout, worker, prof
     import random
 
     from agent_desktop.models import Contact
-    from campaigns.services import webhook_path
+    from messenger.setup import webhook_path
 
     poster = Poster(f"{base_url}{webhook_path(page)}")
     secret = BENCH_PAGE["app_secret"]
@@ -608,11 +608,11 @@ def bench_desktop(*, repeat=20):
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from campaigns import services
     from campaigns.models import Campaign
+    from messenger import setup as page_setup
 
     campaign = Campaign.objects.create(name="Desktop bench")
-    entry_point = services.facebook_page_entry_point_create(campaign=campaign, name="Desk page")
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Desk page")
     agent = User.objects.create_user("bench-agent", first_name="Bea")
     campaign.agents.add(agent)
     client = Client()

@@ -9,17 +9,16 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import exceptions, permissions, serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from campaigns import audit, business_hours, selectors, services
-from campaigns.forms import AuditFilterForm, MessengerCredentialsForm
+from campaigns.access import IsCampaignAdmin, IsCampaignAdminOrReadOnly
+from campaigns.forms import AuditFilterForm
+from campaigns.kinds import UnknownKind, all_kinds, kind_named
 from campaigns.models import AuditEntry, Campaign, EntryPoint
-from campaigns.roles import is_campaign_admin
-from messenger.health import check_page
 
 MAX_ID = 2**63 - 1  # the largest primary key a database column holds
 
@@ -30,18 +29,6 @@ def id_param(value):
     if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) <= MAX_ID:
         return int(value)
     return None
-
-
-class IsCampaignAdmin(permissions.BasePermission):
-    message = "Only campaign admins can do this."
-
-    def has_permission(self, request, view):
-        return is_campaign_admin(request.user)
-
-
-class IsCampaignAdminOrReadOnly(IsCampaignAdmin):
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or super().has_permission(request, view)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -108,72 +95,33 @@ class CampaignViewSet(viewsets.ModelViewSet):
         services.campaign_set_active(campaign=instance, is_active=False, actor=self.request.user)
 
 
-class EntryPointSerializer(serializers.ModelSerializer):
-    """An entry point with its Facebook Page settings flattened in. Secrets are write-only."""
+class EntryPointSerializer(serializers.Serializer):
+    """An entry point: the fields every kind shares, then its kind's own, flattened in (the
+    kind's `api_serializer`, e.g. a Facebook Page's app_id and write-only secrets).
 
-    app_id = serializers.CharField(source="facebook_page.app_id", required=False, allow_blank=True)
-    app_secret = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    The kind's serializer validates the same request data (its instance: the entry point, or
+    None on create) and saves its fields by `update(entry_point, validated_data)`, once the
+    entry point exists, outside any transaction (it may wait on the channel's service)."""
+
+    id = serializers.IntegerField(read_only=True)
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    kind = serializers.CharField(
+        help_text="The kind of entry point, e.g. facebook_page. Set on create, never changed."
     )
-    page_access_token = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
-    )
-    app_secret_set = serializers.BooleanField(
-        source="facebook_page.app_secret_is_set", read_only=True
-    )
-    page_access_token_set = serializers.BooleanField(
-        source="facebook_page.page_access_token_is_set", read_only=True
-    )
-    page_id = serializers.CharField(source="facebook_page.page_id", read_only=True)
-    page_name = serializers.CharField(source="facebook_page.page_name", read_only=True)
-    webhook_url = serializers.SerializerMethodField()
-    verify_token = serializers.CharField(source="facebook_page.verify_token", read_only=True)
-    webhook_verified_at = serializers.DateTimeField(
-        source="facebook_page.webhook_verified_at", read_only=True
-    )
-    last_event_at = serializers.DateTimeField(source="facebook_page.last_event_at", read_only=True)
-    token_status = serializers.CharField(source="facebook_page.token_status", read_only=True)
-    last_error = serializers.CharField(source="facebook_page.last_error", read_only=True)
+    name = serializers.CharField(max_length=EntryPoint._meta.get_field("name").max_length)
     is_archived = serializers.BooleanField(
         read_only=True, help_text="Archived by DELETE: no webhook; conversations kept."
     )
-    move = serializers.BooleanField(
-        write_only=True,
-        required=False,
-        default=False,
-        help_text="true: connect the page even if another entry point holds it (that one is "
-        "archived). Without it, such a save answers 409 naming the other entry point.",
-    )
+    archived_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
-    class Meta:
-        model = EntryPoint
-        fields = [
-            "id",
-            "campaign",
-            "kind",
-            "name",
-            "app_id",
-            "app_secret",
-            "page_access_token",
-            "app_secret_set",
-            "page_access_token_set",
-            "page_id",
-            "page_name",
-            "webhook_url",
-            "verify_token",
-            "webhook_verified_at",
-            "last_event_at",
-            "token_status",
-            "last_error",
-            "is_archived",
-            "archived_at",
-            "created_at",
-            "move",
-        ]
-        read_only_fields = ["kind", "created_at", "archived_at"]
-
-    def get_webhook_url(self, entry_point) -> str:
-        return services.webhook_url(entry_point.facebook_page, self.context.get("request"))
+    def validate_kind(self, name):
+        if self.instance is not None and name != self.instance.kind:
+            raise serializers.ValidationError("The kind of an entry point can't change.")
+        try:
+            return kind_named(name).name
+        except UnknownKind as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
     def validate_campaign(self, campaign):
         if self.instance is None or self.instance.campaign_id != campaign.pk:
@@ -183,109 +131,70 @@ class EntryPointSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError(str(exc)) from exc
         return campaign
 
-    def validate(self, attrs):
-        """The same checks as the builder's form, so both give the same errors."""
-        credentials = {
-            "app_id": attrs.get("facebook_page", {}).get("app_id"),
-            "app_secret": attrs.get("app_secret"),
-            "page_access_token": attrs.get("page_access_token"),
-        }
-        if all(value is None for value in credentials.values()):
-            return attrs
-        page = self.instance.facebook_page if self.instance else None
-        form = MessengerCredentialsForm(
-            data={
-                k: v if v is not None else (page.app_id if page and k == "app_id" else "")
-                for k, v in credentials.items()
-            },
-            page=page or _EmptyPage(),
-        )
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        attrs["credentials"] = form.cleaned_data
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        kind = self.instance.kind if self.instance is not None else attrs.get("kind")
+        settings = self._settings(kind, self.instance, data=data, partial=self.partial)
+        if settings is not None:
+            if not settings.is_valid():
+                raise serializers.ValidationError(settings.errors)
+            attrs["settings"] = settings.validated_data
         return attrs
 
+    def to_representation(self, entry_point):
+        data = super().to_representation(entry_point)
+        settings = self._settings(entry_point.kind, entry_point)
+        if settings is not None:
+            data.update(settings.to_representation(entry_point))
+        return data
+
     def create(self, validated_data):
-        entry_point = services.facebook_page_entry_point_create(
-            campaign=validated_data["campaign"],
-            name=validated_data["name"],
-            actor=self.context["request"].user,
-        )
-        self._save_credentials(entry_point, validated_data)
+        create_entry_point = kind_named(validated_data["kind"]).hook("create_entry_point")
+        try:
+            entry_point = create_entry_point(
+                campaign=validated_data["campaign"],
+                name=validated_data["name"],
+                actor=self.context["request"].user,
+            )
+        except services.CampaignInactive as exc:  # deactivated since it was validated
+            raise serializers.ValidationError({"campaign": [str(exc)]}) from exc
+        self._save_settings(entry_point, validated_data)
         return entry_point
 
     def update(self, instance, validated_data):
         if "name" in validated_data:
             instance.name = validated_data["name"]
             instance.save(update_fields=["name"])
-        self._save_credentials(instance, validated_data)
+        self._save_settings(instance, validated_data)
         return instance
 
-    def _save_credentials(self, entry_point, validated_data):
-        """Save and check outside any transaction (the check waits on Facebook). A page
-        connected elsewhere is a conflict (409), unless `move`."""
-        credentials = validated_data.get("credentials")
-        if credentials:
-            check = services.facebook_page_save_credentials(
-                page=entry_point.facebook_page,
-                actor=self.context["request"].user,
-                move=validated_data.get("move", False),
-                **credentials,
-            )
-            entry_point.facebook_page.refresh_from_db()
-            if check is not None and check.connected_elsewhere is not None:
-                raise PageConnectedElsewhere(check, entry_point)
+    def _settings(self, kind_name, entry_point, **kwargs):
+        """The kind's serializer for `entry_point` (None: the one being created), or None when
+        the kind has none (or is not installed)."""
+        try:
+            settings_class = kind_named(kind_name).hook("api_serializer") if kind_name else None
+        except UnknownKind:
+            return None
+        if settings_class is None:
+            return None
+        return settings_class(instance=entry_point, context=self.context, **kwargs)
+
+    def _save_settings(self, entry_point, validated_data):
+        settings = self._settings(entry_point.kind, entry_point)
+        if settings is not None:
+            settings.update(entry_point, validated_data.get("settings", {}))
 
 
-class PageConnectedElsewhere(exceptions.APIException):
-    """409: the page the token opens is held by another live entry point."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "page_connected_elsewhere"
-
-    def __init__(self, check, entry_point):
-        holder = check.connected_elsewhere
-        super().__init__(check.message)
-        self.detail = {
-            "detail": check.message,
-            "entry_point": {
-                "id": holder.pk,
-                "name": holder.name,
-                "campaign": holder.campaign_id,
-                "campaign_name": holder.campaign.name,
-            },
-            # The entry point saved (a new one is kept, not connected): PATCH it with
-            # move=true to take the page.
-            "saved_entry_point": entry_point.pk,
-        }
+def entry_point_schema_serializer():
+    """For the OpenAPI schema: the shared fields and every installed kind's, as one object
+    (which of a kind's fields an entry point has depends on its `kind`)."""
+    kinds = [kind.hook("api_serializer") for kind in all_kinds() if kind.has("api_serializer")]
+    return type("EntryPointSerializer", (EntryPointSerializer, *kinds), {})
 
 
-class _EmptyPage:
-    """Stands for the Facebook Page of an entry point not created yet: nothing is saved."""
-
-    app_id = ""
-    app_secret_is_set = False
-    page_access_token_is_set = False
-
-    def unreadable_secrets(self):
-        return []
-
-
-class GetWebhookRequestSerializer(serializers.Serializer):
-    rotate = serializers.BooleanField(required=False, default=False)
-
-
-class HealthCheckSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
-    state = serializers.ChoiceField(choices=["ok", "warn", "error", "unknown"])
-    detail = serializers.CharField()
-    fix = serializers.CharField()
-
-
-class HealthSerializer(serializers.Serializer):
-    checked_at = serializers.DateTimeField()
-    checks = HealthCheckSerializer(many=True)
+# Built when this module is imported, by the URLconf, once every app's ready() has registered
+# its kind (no module imported while apps load may import this one).
+EntryPointSchema = entry_point_schema_serializer()
 
 
 class ConversationsSizeSerializer(serializers.Serializer):
@@ -307,16 +216,16 @@ class EraseRequestSerializer(serializers.Serializer):
     )
 
 
-ARCHIVED = OpenApiResponse(description="The entry point is archived: read-only.")
-PAGE_CONNECTED_ELSEWHERE = OpenApiResponse(
-    description="The page the token opens is connected to another entry point: `detail` and "
-    "`entry_point` {id, name, campaign} name it. Send move=true to move it here."
+KIND_CONFLICT = (
+    "The kind refused the settings (Messenger: the page is connected to another entry point; "
+    "`detail` and `entry_point` name it, move=true moves it here)."
 )
 
 
 @method_decorator(
-    # Error reports must not show the secrets (the request's data, every frame's variables).
-    [sensitive_post_parameters("app_secret", "page_access_token"), sensitive_variables()],
+    # A kind's settings may hold secrets: error reports show neither the request's data nor
+    # any frame's variables.
+    [sensitive_post_parameters(), sensitive_variables()],
     name="dispatch",
 )
 @extend_schema_view(
@@ -328,17 +237,15 @@ PAGE_CONNECTED_ELSEWHERE = OpenApiResponse(
     ),
     create=extend_schema(
         responses={
-            201: EntryPointSerializer,
+            201: EntryPointSchema,
             400: OpenApiResponse(description="Bad input, or the campaign is inactive."),
-            409: PAGE_CONNECTED_ELSEWHERE,
+            409: OpenApiResponse(description=KIND_CONFLICT),
         }
     ),
     partial_update=extend_schema(
         responses={
-            200: EntryPointSerializer,
-            409: OpenApiResponse(
-                description="Archived (read-only), or the page is connected elsewhere."
-            ),
+            200: EntryPointSchema,
+            409: OpenApiResponse(description="Archived (read-only). " + KIND_CONFLICT),
         }
     ),
     destroy=extend_schema(
@@ -349,15 +256,21 @@ PAGE_CONNECTED_ELSEWHERE = OpenApiResponse(
     ),
 )
 class EntryPointViewSet(viewsets.ModelViewSet):
-    """Facebook Page entry points (admins only). Secrets are accepted, never returned. DELETE
-    archives; erasing an archived entry point's conversations is a separate action (erase)."""
+    """Entry points of every kind (admins only); `kind` says which, and which of the kinds'
+    fields it has. Secrets are accepted, never returned. DELETE archives; erasing an archived
+    entry point's conversations is a separate action (erase)."""
 
     serializer_class = EntryPointSerializer
     permission_classes = [permissions.IsAuthenticated, IsCampaignAdmin]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: every kind's fields
+            return EntryPointSchema
+        return EntryPointSerializer
+
     def get_queryset(self):
-        queryset = EntryPoint.objects.select_related("campaign", "facebook_page")
+        queryset = EntryPoint.objects.select_related("campaign")
         campaign = id_param(self.request.query_params.get("campaign"))
         if campaign is not None:
             queryset = queryset.filter(campaign_id=campaign)
@@ -407,44 +320,6 @@ class EntryPointViewSet(viewsets.ModelViewSet):
             entry_point=entry_point, actor=request.user
         )
         return Response(ConversationsSizeSerializer(asdict(erased)).data)
-
-    @extend_schema(
-        request=GetWebhookRequestSerializer,
-        responses={
-            200: inline_serializer(
-                "GetWebhookResponse",
-                {"webhook_url": serializers.CharField(), "verify_token": serializers.CharField()},
-            ),
-            409: OpenApiResponse(
-                description="The page has a webhook (send rotate=true), or is archived."
-            ),
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def webhook(self, request, pk=None):
-        """Get Webhook: make the Webhook URL and Verify Token (rotate=true to replace them)."""
-        page = self.get_object().facebook_page
-        asked = GetWebhookRequestSerializer(data=request.data)
-        asked.is_valid(raise_exception=True)
-        try:
-            services.facebook_page_generate_webhook(
-                page=page, rotate=asked.validated_data["rotate"], actor=request.user
-            )
-        except (services.WebhookAlreadyExists, services.EntryPointArchived) as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(
-            {
-                "webhook_url": services.webhook_url(page, request),
-                "verify_token": page.verify_token,
-            }
-        )
-
-    @extend_schema(responses=HealthSerializer)
-    @action(detail=True, methods=["get"])
-    def health(self, request, pk=None):
-        """Setup health: token, app secret, permissions, webhook verified, page subscribed, last
-        event and last error; each ok / warn / error / unknown, with what to do."""
-        return Response(HealthSerializer(check_page(self.get_object().facebook_page)).data)
 
 
 def _erase_preview(entry_point):

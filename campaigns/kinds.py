@@ -9,13 +9,30 @@ Hooks are dotted paths, imported on first use (a channel's modules may import `c
 
 Builder (campaigns):
 - `create_entry_point(*, campaign, name, actor) -> EntryPoint`: the entry point with its
-  settings row; raises `campaigns.services.CampaignInactive` for an inactive campaign.
+  settings row (`campaigns.services.entry_point_create` makes the entry point itself); raises
+  `campaigns.services.CampaignInactive` for an inactive campaign.
 - `panel_view(request, entry_point) -> HttpResponse`: the entry point's settings page in the
-  builder (GET and POST), at `/campaigns/entry-points/<pk>/`.
+  builder (GET and POST), at `/campaigns/entry-points/<pk>/`, for a live entry point (an
+  archived one gets campaigns' archived page). The user is an admin; error reports hide the
+  POST data.
 - `status(entry_point) -> KindStatus`: one line for the campaign page's entry point list.
-- `api_serializer`: a DRF serializer class for the kind's own fields of `/api/entry-points/`.
-- `seed_demo(campaign) -> str`: adds the kind's demo entry point to the demo campaign and
-  returns a line for the console.
+- `api_serializer`: a DRF serializer class for the kind's own fields of `/api/entry-points/`,
+  flattened in beside the shared ones. Its instance is the entry point (None on create); it
+  validates the same request data, and campaigns calls its `update(entry_point,
+  validated_data)` once the entry point exists, outside any transaction.
+- `seed_demo(campaign, *, base_url) -> str`: adds the kind's demo entry point to the demo
+  campaign (once; `base_url`: where the app runs, "" if unknown) and returns a line for the
+  console. Called outside any transaction.
+- `archive(entry_point)` (optional): inside the archive's transaction, once the entry point is
+  marked archived: turn its inbound off (Messenger: drop the webhook, free the page id).
+- `archive_consequences(entry_point) -> list[str]` (optional): what archiving stops, listed on
+  the confirmation before it is done (Messenger: the Webhook URL).
+- `describe(entry_point) -> str` (optional): what it was connected to, for its archived page.
+- `archived_links(entry_point) -> list[(label, url)]` (optional): the kind's pages that stay
+  readable once archived (Messenger: the delivery log).
+- `deliveries_count(entry_point) -> int`, `deliveries_erase(entry_point) -> int` (optional):
+  the inbound posts the kind keeps raw, counted by archive and erased (in the erase's
+  transaction) with the conversations.
 
 Desktop (agent_desktop, by the contact's channel):
 - `enqueue_send(message_id)`: queue the actual send of a queued reply,

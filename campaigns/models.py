@@ -1,15 +1,10 @@
-import secrets as random_tokens
-
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_variables
 
 from campaigns.business_hours import AWAY_MESSAGE_MAX_LENGTH, validate_business_hours
 from campaigns.kinds import UnknownKind, kind_named
-from campaigns.secrets import EncryptedSecret, SecretUnreadable
 
 
 class Campaign(models.Model):
@@ -71,139 +66,6 @@ class EntryPoint(models.Model):
             return kind_named(self.kind).label
         except UnknownKind:
             return self.kind
-
-
-def new_webhook_key():
-    return random_tokens.token_urlsafe(32)
-
-
-def new_verify_token():
-    return random_tokens.token_urlsafe(24)
-
-
-class FacebookPage(models.Model):
-    """The Messenger settings of a Facebook Page entry point, and what we know of its health."""
-
-    class TokenStatus(models.TextChoices):
-        UNCHECKED = "unchecked", "Not checked yet"
-        VALID = "valid", "Valid"
-        INVALID = "invalid", "Invalid"
-        UNVERIFIED = "unverified", "Could not be checked"
-
-    entry_point = models.OneToOneField(
-        EntryPoint, on_delete=models.CASCADE, related_name="facebook_page"
-    )
-    app_id = models.CharField("Facebook App ID", max_length=32, blank=True)
-    app_secret_ciphertext = models.TextField(blank=True, editable=False)
-    page_access_token_ciphertext = models.TextField(blank=True, editable=False)
-    app_secret = EncryptedSecret("app_secret_ciphertext", "App Secret")
-    page_access_token = EncryptedSecret("page_access_token_ciphertext", "Page Access Token")
-    # Last characters of each secret, so an admin can tell which one is saved without seeing it.
-    app_secret_hint = models.CharField(max_length=4, blank=True, editable=False)
-    page_access_token_hint = models.CharField(max_length=4, blank=True, editable=False)
-
-    page_id = models.CharField(max_length=32, blank=True, db_index=True)
-    page_name = models.CharField(max_length=255, blank=True)
-    token_status = models.CharField(
-        max_length=16, choices=TokenStatus.choices, default=TokenStatus.UNCHECKED
-    )
-    credentials_checked_at = models.DateTimeField(null=True, blank=True)
-    # What Graph's debug_token said of the page token at its last check (messenger.health):
-    # when it expires (None with token_checked_at set: it never expires) and what it may do.
-    token_expires_at = models.DateTimeField(null=True, blank=True)
-    token_scopes = models.JSONField(default=list, blank=True)
-    token_checked_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-
-    # Graph refused the extended profile fields (locale, timezone, gender) for this page once:
-    # ask only for the default ones from then on.
-    profile_fields_basic_only = models.BooleanField(default=False)
-
-    # A copy of entry_point.is_archived, set by campaigns.services.entry_point_archive: the
-    # constraint below can't look across the join, and it must decide two concurrent saves.
-    entry_point_archived = models.BooleanField(default=False, editable=False)
-
-    webhook_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    verify_token = models.CharField(max_length=64, blank=True)
-    webhook_created_at = models.DateTimeField(null=True, blank=True)
-    webhook_verified_at = models.DateTimeField(null=True, blank=True)
-    last_event_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            # One Facebook page, one live entry point: two would split its conversations
-            # between them (campaigns.services.facebook_page_check_credentials).
-            models.UniqueConstraint(
-                fields=["page_id"],
-                condition=~Q(page_id="") & Q(entry_point_archived=False),
-                name="facebook_page_connected_once",
-            )
-        ]
-
-    def __str__(self):
-        return self.page_name or self.entry_point.name
-
-    @property
-    def app_secret_is_set(self):
-        return bool(self.app_secret_ciphertext)
-
-    @property
-    def page_access_token_is_set(self):
-        return bool(self.page_access_token_ciphertext)
-
-    @property
-    def app_secret_summary(self):
-        return _secret_summary(self.app_secret_is_set, self.app_secret_hint)
-
-    @property
-    def page_access_token_summary(self):
-        return _secret_summary(self.page_access_token_is_set, self.page_access_token_hint)
-
-    @property
-    def has_credentials(self):
-        return bool(self.app_id and self.app_secret_is_set and self.page_access_token_is_set)
-
-    @property
-    def token_expires_soon(self):
-        """Within a week (the daily token check stores the expiry): time to paste a new one."""
-        from datetime import timedelta
-
-        return bool(
-            self.token_expires_at and self.token_expires_at - timezone.now() < timedelta(days=7)
-        )
-
-    @property
-    def has_webhook(self):
-        return bool(self.webhook_key)
-
-    def unreadable_secrets(self):
-        """Labels of stored secrets that no configured key can decrypt."""
-        labels = []
-        for name in ("app_secret", "page_access_token"):
-            try:
-                getattr(self, name)
-            except SecretUnreadable as exc:
-                labels.append(exc.field_label)
-        return labels
-
-    @sensitive_variables("plaintext")
-    def set_secret(self, name, plaintext):
-        setattr(self, name, plaintext)
-        setattr(self, f"{name}_hint", plaintext[-4:] if len(plaintext) >= 12 else "")
-
-    def rotate_webhook(self):
-        self.webhook_key = new_webhook_key()
-        self.verify_token = new_verify_token()
-        self.webhook_created_at = timezone.now()
-        self.webhook_verified_at = None
-
-
-def _secret_summary(is_set, hint):
-    """What the builder may show of a saved secret: that it is set, and its last characters."""
-    if not is_set:
-        return ""
-    return f"Saved · ends in {hint}" if hint else "Saved"
 
 
 class Person(models.Model):

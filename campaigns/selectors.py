@@ -1,6 +1,6 @@
 from django.db.models import Count, Q
 
-from campaigns.models import Campaign, FacebookPage
+from campaigns.models import Campaign
 from campaigns.roles import is_campaign_admin
 
 
@@ -22,22 +22,8 @@ def campaigns_for_user(user):
 
 def entry_points_of(campaign):
     """The campaign's entry points in use (archived ones are listed apart)."""
-    return campaign.entry_points.filter(is_archived=False).select_related("facebook_page")
+    return campaign.entry_points.filter(is_archived=False)
 
 
 def archived_entry_points_of(campaign):
     return campaign.entry_points.filter(is_archived=True).order_by("-archived_at", "pk")
-
-
-def facebook_page_by_webhook_key(key):
-    """The Facebook Page whose webhook URL ends in `key`, or None.
-
-    The webhook runs this on every post Facebook makes, so it loads the page alone: no join to
-    the entry point and campaign, which the webhook does not use (bench/: the join made the
-    lookup cost more than the INSERT of the delivery)."""
-    if not key:
-        return None
-    try:
-        return FacebookPage.objects.get(webhook_key=key)
-    except FacebookPage.DoesNotExist:
-        return None

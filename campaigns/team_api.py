@@ -8,7 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import mixins, permissions, serializers, viewsets
 
 from campaigns import team
-from campaigns.api import IsCampaignAdmin
+from campaigns.access import IsCampaignAdmin
 from campaigns.models import Campaign, Person
 from campaigns.people import MAX_CAPACITY
 

@@ -12,10 +12,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from campaigns import team
+from campaigns.access import admin_only
 from campaigns.invitations import invitation_tokens
 from campaigns.models import Campaign
 from campaigns.team_forms import AddMemberForm, AddWithPasswordForm, InviteForm, PersonForm
-from campaigns.views import admin_only
 
 User = get_user_model()
 NEW_PERSON_FORMS = {"invite": InviteForm, "add": AddWithPasswordForm}

@@ -15,25 +15,6 @@ urlpatterns = [
         "<int:pk>/entry-points/new/", views.EntryPointCreateView.as_view(), name="add_entry_point"
     ),
     path("entry-points/<int:pk>/", views.EntryPointPanelView.as_view(), name="entry_point"),
-    path("entry-points/<int:pk>/webhook/", views.WebhookGenerateView.as_view(), name="webhook"),
-    path("entry-points/<int:pk>/move-page/", views.PageMoveView.as_view(), name="move_page"),
     path("entry-points/<int:pk>/archive/", views.EntryPointArchiveView.as_view(), name="archive"),
     path("entry-points/<int:pk>/erase/", views.EntryPointEraseView.as_view(), name="erase"),
-    path("entry-points/<int:pk>/deliveries/", views.DeliveryLogView.as_view(), name="deliveries"),
-    path("entry-points/<int:pk>/health/", views.HealthView.as_view(), name="health"),
-    path(
-        "entry-points/<int:pk>/deliveries/replay-ignored/",
-        views.ReplayIgnoredView.as_view(),
-        name="replay_ignored",
-    ),
-    path(
-        "entry-points/<int:pk>/deliveries/<int:delivery_id>/",
-        views.DeliveryDetailView.as_view(),
-        name="delivery",
-    ),
-    path(
-        "entry-points/<int:pk>/webhook/status/",
-        views.WebhookStatusView.as_view(),
-        name="webhook_status",
-    ),
 ]

@@ -1,32 +1,21 @@
 """The campaign builder's pages. Thin: parse input, call one service, render."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.generic import CreateView, ListView, UpdateView
 
 from campaigns import audit, business_hours, selectors, services
-from campaigns.checklist import checklist
-from campaigns.forms import (
-    AuditFilterForm,
-    CampaignForm,
-    EntryPointForm,
-    MessengerCredentialsForm,
-)
+from campaigns.access import AdminOnlyMixin
+from campaigns.forms import AuditFilterForm, CampaignForm, EntryPointForm
+from campaigns.kinds import UnknownKind, all_kinds, kind_named
 from campaigns.models import AuditEntry, Campaign, EntryPoint
 from campaigns.roles import is_campaign_admin
 from campaigns.team_forms import AddMemberForm
-from messenger import delivery_log
-from messenger import health as setup_health
-from messenger.models import WebhookDelivery
 
 
 def home(request):
@@ -35,33 +24,6 @@ def home(request):
     if is_campaign_admin(request.user):
         return redirect("campaigns:list")
     return redirect("agent_desktop:home")
-
-
-class AdminOnlyMixin(LoginRequiredMixin, UserPassesTestMixin):
-    """Builder pages: admins only. Agents get a 403 page that says so."""
-
-    raise_exception = False
-
-    def test_func(self):
-        return is_campaign_admin(self.request.user)
-
-    def handle_no_permission(self):
-        if self.request.user.is_authenticated:
-            return render(self.request, "403.html", status=403)
-        return super().handle_no_permission()
-
-
-def admin_only(view):
-    """The function-view form of AdminOnlyMixin."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_campaign_admin(request.user):
-            return render(request, "403.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 class CampaignListView(AdminOnlyMixin, ListView):
@@ -98,21 +60,50 @@ class CampaignUpdateView(AdminOnlyMixin, UpdateView):
         return redirect(campaign)
 
 
-def _render_campaign_detail(request, campaign, entry_point_form=None):
+def _render_campaign_detail(request, campaign, failed_form=None):
+    """The campaign page. `failed_form`: an Add form that was refused, shown with its errors
+    under its kind (the other kinds' forms empty)."""
+    entry_points = selectors.entry_points_of(campaign)
     return render(
         request,
         "campaigns/campaign_detail.html",
         {
             "campaign": campaign,
-            "entry_points": selectors.entry_points_of(campaign),
+            "entry_points": [(ep, _kind_or_none(ep), _status(ep)) for ep in entry_points],
             "archived_entry_points": selectors.archived_entry_points_of(campaign),
             "agents": campaign.agents.order_by("username"),
             "hours": business_hours.summary(campaign.business_hours),
             "add_member_form": AddMemberForm(campaign=campaign),
-            "entry_point_form": entry_point_form or EntryPointForm(),
+            "add_forms": [
+                (kind, failed_form if _is_form_of(failed_form, kind) else EntryPointForm(kind=kind))
+                for kind in all_kinds()
+            ],
+            "add_refused": failed_form is not None and not failed_form.kind,
         },
-        status=400 if entry_point_form else 200,
+        status=400 if failed_form else 200,
     )
+
+
+def _is_form_of(form, kind):
+    return form is not None and form.kind == kind
+
+
+def _kind_or_none(entry_point):
+    try:
+        return kind_named(entry_point.kind)
+    except UnknownKind:  # its app was uninstalled: listed, without its kind's details
+        return None
+
+
+def _hook_of(entry_point, name):
+    """The entry point's kind's hook, or None (the kind has none, or is not installed)."""
+    kind = _kind_or_none(entry_point)
+    return kind.hook(name) if kind else None
+
+
+def _status(entry_point):
+    status_of = _hook_of(entry_point, "status")
+    return status_of(entry_point) if status_of else None
 
 
 class CampaignDetailView(AdminOnlyMixin, View):
@@ -134,131 +125,102 @@ class CampaignActiveView(AdminOnlyMixin, View):
 
 
 class EntryPointCreateView(AdminOnlyMixin, View):
+    """Add an entry point of one of the registered kinds: its `create_entry_point` hook."""
+
     def post(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        form = EntryPointForm(request.POST)
+        form = EntryPointForm(request.POST, kind=_posted_kind(request))
         if not form.is_valid():
-            return _render_campaign_detail(request, campaign, entry_point_form=form)
+            return _render_campaign_detail(request, campaign, failed_form=form)
+        create = form.kind.hook("create_entry_point")
         try:
-            entry_point = services.facebook_page_entry_point_create(
+            entry_point = create(
                 campaign=campaign, name=form.cleaned_data["name"], actor=request.user
             )
         except services.CampaignInactive as exc:
             form.add_error(None, str(exc))
-            return _render_campaign_detail(request, campaign, entry_point_form=form)
-        messages.success(
-            request, "Facebook Page added. Enter its Messenger credentials to connect it."
-        )
+            return _render_campaign_detail(request, campaign, failed_form=form)
+        messages.success(request, f"{form.kind.label} added. Set it up below to connect it.")
         return redirect(entry_point)
 
 
-def _panel_context(request, entry_point, **extra):
-    page = entry_point.facebook_page
-    webhook_url = services.webhook_url(page, request)
-    return {
-        "entry_point": entry_point,
-        "campaign": entry_point.campaign,
-        "page": page,
-        "webhook_url": webhook_url,
-        "webhook_url_problem": services.webhook_url_problem(webhook_url) if webhook_url else "",
-        "webhook_fields": setup_health.WEBHOOK_FIELDS,
-        "required_webhook_fields": setup_health.REQUIRED_FIELDS,
-        **extra,
-    }
+def _posted_kind(request):
+    try:
+        return kind_named(request.POST.get("kind", ""))
+    except UnknownKind:
+        return None
 
 
 def _entry_point_or_404(pk, *, archived=None):
     """The entry point; with `archived` given, only when it is (True) or is not (False): an
     archived one is only read and erased, a live one is never erased."""
-    entry_points = EntryPoint.objects.select_related("campaign", "facebook_page")
+    entry_points = EntryPoint.objects.select_related("campaign")
     if archived is not None:
         entry_points = entry_points.filter(is_archived=archived)
     return get_object_or_404(entry_points, pk=pk)
 
 
-# Error reports (mailed to ADMINS, or sent to an error tracker) show the request's POST data and
-# the variables of every frame: the secrets of a credentials save must show in neither.
-hide_credentials = [
-    sensitive_post_parameters("app_secret", "page_access_token"),
-    sensitive_variables(),
-]
+# A kind's settings may hold secrets (Messenger's App Secret and Page Access Token), and error
+# reports (mailed to ADMINS, or sent to an error tracker) show the request's POST data and the
+# variables of every frame: the panel's show neither, whatever the kind.
+hide_settings = [sensitive_post_parameters(), sensitive_variables()]
 
 
-@method_decorator(hide_credentials, name="post")
+@method_decorator(hide_settings, name="dispatch")
 class EntryPointPanelView(AdminOnlyMixin, View):
-    """The Facebook Page's Messenger panel: webhook card on top, then the credentials form."""
+    """An entry point's page: its kind's panel (`panel_view` hook, GET and POST) while it is
+    live; once archived, what it kept, to read and erase, whatever its kind."""
 
     def get(self, request, pk):
         entry_point = _entry_point_or_404(pk)
         if entry_point.is_archived:
-            return render(
-                request,
-                "campaigns/entry_point_archived.html",
-                {
-                    "entry_point": entry_point,
-                    "campaign": entry_point.campaign,
-                    "size": services.entry_point_conversations_size(entry_point),
-                },
-            )
-        form = MessengerCredentialsForm(page=entry_point.facebook_page)
-        return render(
-            request,
-            "campaigns/entry_point_panel.html",
-            _panel_context(request, entry_point, form=form),
-        )
+            return _render_archived(request, entry_point)
+        return _panel_of(entry_point)(request, entry_point)
 
     def post(self, request, pk):
         entry_point = _entry_point_or_404(pk, archived=False)
-        page = entry_point.facebook_page
-        form = MessengerCredentialsForm(request.POST, page=page)
-        if not form.is_valid():
-            context = _panel_context(request, entry_point, form=form)
-            return render(request, "campaigns/entry_point_panel.html", context, status=400)
-        check = services.facebook_page_save_credentials(
-            page=page, actor=request.user, **form.cleaned_data
-        )
-        return _credentials_outcome(request, entry_point, check)
+        return _panel_of(entry_point)(request, entry_point)
 
 
-def _credentials_outcome(request, entry_point, check):
-    """Back to the panel when the check passed; else the panel again, the problem shown on the
-    form beside the field at fault (a fresh form, so the boxes now say the secrets are saved)
-    and, for a page connected elsewhere, the button that moves it here."""
-    if check is None or check.ok:
-        messages.success(request, check.message if check else "Saved.")
-        return redirect(entry_point)
-    page = entry_point.facebook_page
-    form = MessengerCredentialsForm(request.POST or None, page=page)
-    form.is_valid()
-    form.add_error(check.field or None, check.message)
-    context = _panel_context(request, entry_point, form=form, check=check)
-    status = 409 if check.connected_elsewhere else 400
-    return render(request, "campaigns/entry_point_panel.html", context, status=status)
+def _panel_of(entry_point):
+    panel = _hook_of(entry_point, "panel_view")
+    if panel is None:
+        raise Http404("This kind of entry point is not installed.")
+    return panel
 
 
-class PageMoveView(AdminOnlyMixin, View):
-    """Move here a Facebook Page another entry point holds: check the saved credentials again,
-    archiving the other entry point (the panel's button says so before it is pressed)."""
-
-    def post(self, request, pk):
-        entry_point = _entry_point_or_404(pk, archived=False)
-        check = services.facebook_page_check_credentials(
-            page=entry_point.facebook_page, actor=request.user, move=True
-        )
-        return _credentials_outcome(request, entry_point, check)
+def _render_archived(request, entry_point):
+    kind = _kind_or_none(entry_point)
+    archived_links = _hook_of(entry_point, "archived_links")
+    describe = _hook_of(entry_point, "describe")
+    return render(
+        request,
+        "campaigns/entry_point_archived.html",
+        {
+            "entry_point": entry_point,
+            "campaign": entry_point.campaign,
+            "kind": kind,
+            "links": archived_links(entry_point) if archived_links else [],
+            "description": describe(entry_point) if describe else "",
+            "size": services.entry_point_conversations_size(entry_point),
+        },
+    )
 
 
 class EntryPointArchiveView(AdminOnlyMixin, View):
-    """Archive, after a confirmation saying what stops and what is kept."""
+    """Archive, after a confirmation saying what stops (the kind's `archive_consequences`) and
+    what is kept."""
 
     def get(self, request, pk):
         entry_point = _entry_point_or_404(pk, archived=False)
+        consequences = _hook_of(entry_point, "archive_consequences")
         return render(
             request,
             "campaigns/entry_point_archive_confirm.html",
             {
                 "entry_point": entry_point,
                 "campaign": entry_point.campaign,
+                "consequences": consequences(entry_point) if consequences else [],
                 "size": services.entry_point_conversations_size(entry_point),
             },
         )
@@ -269,8 +231,8 @@ class EntryPointArchiveView(AdminOnlyMixin, View):
         size = services.entry_point_conversations_size(entry_point)
         messages.success(
             request,
-            f"“{entry_point.name}” archived. Its webhook is off; its {size.conversations} are "
-            "kept (listed under Archived).",
+            f"“{entry_point.name}” archived. It receives nothing more; its {size.conversations} "
+            "are kept (listed under Archived).",
         )
         return redirect(entry_point.campaign)
 
@@ -303,152 +265,6 @@ class EntryPointEraseView(AdminOnlyMixin, View):
             },
             status=400 if unticked else 200,
         )
-
-
-class WebhookGenerateView(AdminOnlyMixin, View):
-    """Get Webhook. On a page that has one, GET asks for confirmation and POST rotate=1 rotates."""
-
-    def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk, archived=False)
-        if not entry_point.facebook_page.has_webhook:
-            return redirect(entry_point)
-        return render(
-            request, "campaigns/webhook_rotate_confirm.html", _panel_context(request, entry_point)
-        )
-
-    def post(self, request, pk):
-        entry_point = _entry_point_or_404(pk, archived=False)
-        page = entry_point.facebook_page
-        try:
-            services.facebook_page_generate_webhook(
-                page=page, rotate=request.POST.get("rotate") == "1", actor=request.user
-            )
-        except services.WebhookAlreadyExists:
-            return redirect("campaigns:webhook", pk=pk)
-        messages.success(
-            request,
-            "Webhook ready. Copy the Webhook URL and Verify Token into your Facebook app.",
-        )
-        return redirect(reverse("campaigns:entry_point", args=[pk]) + "#webhook")
-
-
-class WebhookStatusView(AdminOnlyMixin, View):
-    """The webhook card alone, polled by htmx until Facebook's handshake arrives."""
-
-    def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk, archived=False)
-        return render(
-            request, "campaigns/partials/_webhook_card.html", _panel_context(request, entry_point)
-        )
-
-
-class DeliveryLogView(AdminOnlyMixin, View):
-    """An entry point's recent webhook deliveries, newest first."""
-
-    def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
-        status = request.GET.get("status", "")
-        deliveries = delivery_log.deliveries_of(entry_point.facebook_page, status=status)
-        page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
-        # The rows are read before the count, so a delivery the worker ignores between the two
-        # reads is counted whenever it is listed (the notice never lags the table).
-        page.object_list = list(page.object_list)
-        return render(
-            request,
-            "campaigns/delivery_log.html",
-            {
-                "entry_point": entry_point,
-                "campaign": entry_point.campaign,
-                "page_obj": page,
-                "status": status,
-                "statuses": WebhookDelivery.Status.choices,
-                "ignored_while_inactive": delivery_log.ignored_while_inactive(
-                    entry_point.facebook_page
-                ).count(),
-            },
-        )
-
-
-class ReplayIgnoredView(AdminOnlyMixin, View):
-    """Replay the deliveries kept while the campaign was inactive (once it is active again)."""
-
-    def post(self, request, pk):
-        entry_point = _entry_point_or_404(pk)
-        try:
-            replayed = delivery_log.replay_ignored_while_inactive(
-                entry_point.facebook_page, actor=request.user
-            )
-        except delivery_log.CampaignStillInactive as exc:
-            messages.error(request, str(exc))
-        else:
-            noun = "delivery" if replayed == 1 else "deliveries"
-            messages.success(request, f"{replayed} {noun} queued to be processed again.")
-        return redirect("campaigns:deliveries", pk=pk)
-
-
-class DeliveryDetailView(AdminOnlyMixin, View):
-    def get(self, request, pk, delivery_id):
-        entry_point = _entry_point_or_404(pk)
-        delivery = get_object_or_404(
-            WebhookDelivery, pk=delivery_id, facebook_page=entry_point.facebook_page
-        )
-        return render(
-            request,
-            "campaigns/delivery_detail.html",
-            {
-                "entry_point": entry_point,
-                "campaign": entry_point.campaign,
-                "delivery": delivery,
-                **delivery_log.describe(delivery),
-            },
-        )
-
-    def post(self, request, pk, delivery_id):
-        """Replay: process the stored body again (idempotent: nothing is doubled)."""
-        entry_point = _entry_point_or_404(pk)
-        delivery = get_object_or_404(
-            WebhookDelivery, pk=delivery_id, facebook_page=entry_point.facebook_page
-        )
-        delivery_log.replay(delivery, actor=request.user)
-        messages.success(request, f"Delivery {delivery.pk} queued to be processed again.")
-        return redirect("campaigns:delivery", pk=pk, delivery_id=delivery.pk)
-
-
-class HealthView(AdminOnlyMixin, View):
-    """The setup health card and checklist; loaded after the panel, as it asks Facebook."""
-
-    def get(self, request, pk):
-        entry_point = _entry_point_or_404(pk, archived=False)
-        page = entry_point.facebook_page
-        health = setup_health.check_page(page)
-        return render(
-            request,
-            "campaigns/partials/_health.html",
-            _health_context(request, entry_point, health),
-        )
-
-    def post(self, request, pk):
-        """Connect automatically: set the app's webhook and subscribe the page (steps 8-9)."""
-        entry_point = _entry_point_or_404(pk, archived=False)
-        page = entry_point.facebook_page
-        steps = services.facebook_page_connect_automatically(
-            page=page, callback_url=services.webhook_url(page, request), actor=request.user
-        )
-        page.refresh_from_db()
-        health = setup_health.check_page(page)
-        context = _health_context(request, entry_point, health, steps=steps)
-        return render(request, "campaigns/partials/_health.html", context)
-
-
-def _health_context(request, entry_point, health, **extra):
-    return _panel_context(
-        request,
-        entry_point,
-        checks=health.checks,
-        checked_at=health.checked_at,
-        checklist=checklist(entry_point.facebook_page, health),
-        **extra,
-    )
 
 
 class AuditLogView(AdminOnlyMixin, View):

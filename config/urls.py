@@ -30,6 +30,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
+    path("campaigns/", include("messenger.builder_urls")),
     path("campaigns/entry-points/", include("webchat.builder_urls")),
     path("team/", include("campaigns.team_urls")),
     path("invite/<uidb64>/<token>/", InvitationView.as_view(), name="invitation"),
@@ -41,6 +42,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/me/heartbeat/", HeartbeatView.as_view(), name="api-heartbeat"),
+    path("api/", include("messenger.api_urls")),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from messenger.delivery_queue import retry_delivery
-from messenger.models import WebhookDelivery
+from messenger.models import FacebookPage, WebhookDelivery
 
 
 @admin.register(WebhookDelivery)
@@ -33,3 +33,25 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(FacebookPage)
+class FacebookPageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "page_id", "entry_point", "token_status", "webhook_verified_at"]
+    list_filter = ["token_status"]
+    search_fields = ["page_name", "page_id"]
+    # Secrets are set in the builder's Messenger panel, never shown here.
+    fields = [
+        "app_id",
+        "page_id",
+        "page_name",
+        "token_status",
+        "credentials_checked_at",
+        "last_error",
+        "webhook_verified_at",
+        "last_event_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # made with its entry point

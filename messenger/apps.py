@@ -1,13 +1,14 @@
 from django.apps import AppConfig
 
+# At module level: campaigns.kinds imports no model, so it is safe while apps load.
+from campaigns.kinds import EntryPointKind, register
+
 
 class MessengerConfig(AppConfig):
     name = "messenger"
     verbose_name = "Messenger"
 
     def ready(self):
-        from campaigns.kinds import EntryPointKind, register
-
         register(
             EntryPointKind(
                 name="facebook_page",
@@ -19,7 +20,19 @@ class MessengerConfig(AppConfig):
                 badge_title="Facebook Messenger",
                 add_help="Customers write to the page on Messenger.",
                 hooks={
-                    "create_entry_point": "campaigns.services.facebook_page_entry_point_create",
+                    # The builder (campaigns)
+                    "create_entry_point": "messenger.setup.facebook_page_entry_point_create",
+                    "panel_view": "messenger.builder_views.panel_view",
+                    "status": "messenger.setup.facebook_page_status",
+                    "api_serializer": "messenger.api.FacebookPageSettingsSerializer",
+                    "seed_demo": "messenger.demo.seed_demo",
+                    "archive": "messenger.setup.facebook_page_archive",
+                    "archive_consequences": "messenger.setup.facebook_page_archive_consequences",
+                    "describe": "messenger.setup.facebook_page_describe",
+                    "archived_links": "messenger.setup.facebook_page_archived_links",
+                    "deliveries_count": "messenger.setup.facebook_page_deliveries_count",
+                    "deliveries_erase": "messenger.setup.facebook_page_deliveries_erase",
+                    # The desktop (agent_desktop)
                     "enqueue_send": "messenger.outbound.enqueue_send",
                     "reply_window": "messenger.outbound.reply_window",
                     "refresh_profile": "messenger.profiles.enqueue_profile_refresh",

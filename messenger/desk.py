@@ -2,8 +2,8 @@
 registers (messenger.apps; the desktop calls them by agent_desktop.channels)."""
 
 from agent_desktop.channels import ContactNotice, RepliesBlocked
-from campaigns.models import FacebookPage
 from messenger.contact_details import answered_elsewhere, gender
+from messenger.models import FacebookPage
 
 GENDERS = {"female": "Female", "male": "Male"}
 # What the desktop selects with a contact it opens, for `customer_info` (no query of its own).

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from campaigns.models import FacebookPage
 from messenger import graph
+from messenger.models import FacebookPage
 from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)

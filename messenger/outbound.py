@@ -32,10 +32,10 @@ from django.utils.dateparse import parse_datetime
 from agent_desktop import media
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import upload_name
-from campaigns.models import FacebookPage
 from messenger import graph
 from messenger.delivery_queue import SEND_MARK_SEEN, SEND_MESSAGE, SEND_TYPING_ON, enqueue
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
+from messenger.models import FacebookPage
 from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)

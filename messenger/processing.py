@@ -14,12 +14,11 @@ from django.utils import timezone
 from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Message
-from campaigns.models import FacebookPage
 from config.db import update_rows
 from messenger import events as ev
 from messenger.contact_details import ANSWERED_ELSEWHERE, answered_elsewhere
 from messenger.delivery_queue import enqueue_processing
-from messenger.models import WebhookDelivery
+from messenger.models import FacebookPage, WebhookDelivery
 from messenger.outbound import reconcile_echo
 from messenger.profiles import enqueue_profile_fetch, profile_wanted
 

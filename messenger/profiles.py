@@ -13,11 +13,11 @@ from django.utils import timezone
 from agent_desktop import media
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact
-from campaigns.models import FacebookPage
 from messenger import events as ev
 from messenger import graph
 from messenger.contact_details import GENDER, gender
 from messenger.delivery_queue import FETCH_PROFILES, enqueue, enqueue_in_batches
+from messenger.models import FacebookPage
 from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ health checks all meet it)."""
 
 from django.utils import timezone
 
-from campaigns.models import FacebookPage
+from messenger.models import FacebookPage
 
 
 def mark_token_invalid(page, exc, *, while_doing):

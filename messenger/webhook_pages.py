@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from campaigns.models import FacebookPage
-from campaigns.selectors import facebook_page_by_webhook_key
+from messenger.models import FacebookPage
+from messenger.selectors import facebook_page_by_webhook_key
 
 TTL_SECONDS = 10.0
 MAX_ENTRIES = 1000

@@ -15,10 +15,10 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from campaigns.secrets import SecretUnreadable
-from campaigns.selectors import facebook_page_by_webhook_key
-from campaigns.services import facebook_page_mark_webhook_verified
 from messenger import webhook_pages
 from messenger.ingest import MAX_BODY_BYTES, store_delivery
+from messenger.selectors import facebook_page_by_webhook_key
+from messenger.setup import facebook_page_mark_webhook_verified
 from messenger.signatures import SignatureInvalid, verify_signature
 
 logger = logging.getLogger(__name__)

@@ -175,21 +175,21 @@ def expect(check, condition, detail):
 # --- Run inside the fresh install (manage.py shell -c), through the product's own services ----
 SEED = """
 import json
-from campaigns import services
 from campaigns.models import Campaign
+from messenger import setup as page_setup
 from messenger.sandbox.demo import DEMO_PAGE
 
 campaign = Campaign.objects.create(name="Production check")
-entry_point = services.facebook_page_entry_point_create(campaign=campaign, name="Checked page")
-check = services.facebook_page_save_credentials(
+entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Checked page")
+check = page_setup.facebook_page_save_credentials(
     page=entry_point.facebook_page,
     app_id=DEMO_PAGE["app_id"],
     app_secret=DEMO_PAGE["app_secret"],
     page_access_token=DEMO_PAGE["access_token"],
 )
 assert check.ok, check.message
-page = services.facebook_page_generate_webhook(page=entry_point.facebook_page)
-print(json.dumps({"entry_point": entry_point.pk, "webhook_path": services.webhook_path(page)}))
+page = page_setup.facebook_page_generate_webhook(page=entry_point.facebook_page)
+print(json.dumps({"entry_point": entry_point.pk, "webhook_path": page_setup.webhook_path(page)}))
 """
 
 # A recorded body, as Facebook encodes and signs it with the page's App Secret.

@@ -5,9 +5,9 @@ import os
 import pytest
 from django.contrib.auth.models import Group, User
 
-from campaigns import services
 from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
+from messenger import setup as page_setup
 from messenger.sandbox.fake_graph import FakeGraphAPI
 
 pytest_plugins = ["tests.processes", "tests.counts"]
@@ -104,20 +104,20 @@ def agent_client(client, agent):
 # --- Entry points ---------------------------------------------------------------------------
 @pytest.fixture
 def entry_point(campaign):
-    return services.facebook_page_entry_point_create(campaign=campaign, name="Acme page")
+    return page_setup.facebook_page_entry_point_create(campaign=campaign, name="Acme page")
 
 
 def connect_page(entry_point, credentials=PAGE):
     """Save and check an entry point's credentials (keys as in PAGE) and get its webhook."""
     page = entry_point.facebook_page
-    check = services.facebook_page_save_credentials(
+    check = page_setup.facebook_page_save_credentials(
         page=page,
         app_id=credentials["app_id"],
         app_secret=credentials["app_secret"],
         page_access_token=credentials["access_token"],
     )
     assert check.ok, check.message
-    services.facebook_page_generate_webhook(page=page)
+    page_setup.facebook_page_generate_webhook(page=page)
     return page
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from campaigns import services as builder
+from messenger import setup as page_setup
 from messenger.sandbox.facebook_webhooks import encode_like_facebook
 from tests.processes import Process, free_port, wait_until
 from tests.security.test_access import PRODUCTION_ENV, ROOT
@@ -127,7 +127,7 @@ def handshake_path(page, challenge="1158201444"):
         "hub.verify_token": page.verify_token,
         "hub.challenge": challenge,
     }
-    return f"{builder.webhook_path(page)}?{urlencode(query)}"
+    return f"{page_setup.webhook_path(page)}?{urlencode(query)}"
 
 
 # --- TLS proxy: SECURE_SSL_REDIRECT never loops ----------------------------------------------
@@ -174,7 +174,7 @@ def test_the_access_log_shows_webhook_urls_without_their_key_or_verify_token(
     connected_page, start_gunicorn
 ):
     server = start_gunicorn(BEHIND_TLS_PROXY="1")
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     body = encode_like_facebook({"object": "page", "entry": []})
     statuses = [
         server.request("GET", handshake_path(connected_page)).status_code,
@@ -199,7 +199,9 @@ def test_each_refused_post_adds_one_line_to_the_app_log(connected_page, start_gu
     assert server.request("GET", handshake_path(connected_page)).status_code == 200
     added = {}
     for what, key, body, headers, status in REFUSED_POSTS:
-        path = builder.webhook_path(connected_page) if key is None else f"/messenger/webhook/{key}/"
+        path = (
+            page_setup.webhook_path(connected_page) if key is None else f"/messenger/webhook/{key}/"
+        )
         before = len(server.app_log_lines())
         response = server.request("POST", path, data=body, headers=headers)
         assert response.status_code == status, what

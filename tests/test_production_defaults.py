@@ -15,8 +15,8 @@ from django.utils.log import log_response
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from campaigns import services as builder
 from config.logging import RedactSecrets
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE, PASSWORD
@@ -144,7 +144,7 @@ REFUSED_IN_PROCESS = [*REFUSED_POSTS, ("over 1 MiB", None, OVER_ONE_MIB, {}, 413
 def test_a_refused_webhook_post_logs_exactly_one_record(
     client, connected_page, caplog, what, key, body, headers, status
 ):
-    path = builder.webhook_path(connected_page) if key is None else f"/messenger/webhook/{key}/"
+    path = page_setup.webhook_path(connected_page) if key is None else f"/messenger/webhook/{key}/"
     caplog.clear()
     response = client.post(path, data=body, content_type="application/json", headers=headers)
     assert response.status_code == status

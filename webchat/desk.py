@@ -25,6 +25,10 @@ def enqueue_send(message_id):
     message = Message.objects.filter(pk=message_id).only("contact_id", "source").first()
     if message is not None and message.source == Message.Source.AGENT:
         _agent_saw(message.contact_id)
+        # The reply is what they were typing: the visitor's "typing…" ends with it.
+        Visitor.objects.filter(contact_id=message.contact_id).exclude(
+            agent_typing_until=None
+        ).update(agent_typing_until=None)
     return bool(sent)
 
 

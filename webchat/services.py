@@ -1,11 +1,11 @@
 """The builder's side of website chat: making the entry point and saving its settings."""
 
 import html
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
-from django.templatetags.static import static
 from django.urls import reverse
 
 from campaigns.audit import Action, audit_record
@@ -17,7 +17,16 @@ from webchat.models import WebChatSettings
 KIND = "web_chat"
 WIDGET_SCRIPT = "webchat/widget.js"
 DEMO_NAME = "Acme website chat"
-DEMO_ORIGINS = ["http://127.0.0.1:8001", "http://localhost:8001"]
+
+
+def demo_origins():
+    """The sample page's origin (`WEBCHAT_SAMPLE_PAGE_URL`, which `make run` sets from
+    SHOP_PORT), under both local names a browser may use for it."""
+    url = urlsplit(settings.WEBCHAT_SAMPLE_PAGE_URL or "http://127.0.0.1:8001/")
+    port = f":{url.port}" if url.port else ""
+    local = {"127.0.0.1", "localhost"}
+    hosts = local if url.hostname in local else {url.hostname}
+    return [f"{url.scheme}://{host}{port}" for host in sorted(hosts)]
 
 
 @transaction.atomic
@@ -49,7 +58,9 @@ def app_origin(request=None):
 
 def embed_snippet(settings_row, request=None):
     """The one line a website adds to its pages (the widget finds its key and our origin in it)."""
-    src = static(WIDGET_SCRIPT)
+    # The file's own name, not the hashed one `static()` gives in production: a snippet pasted
+    # into a website must keep working after our next deploy (WhiteNoise serves both names).
+    src = settings.STATIC_URL + WIDGET_SCRIPT
     if not src.startswith(("http://", "https://")):
         src = app_origin(request) + src
     # Plain text (not marked safe): the page escapes it where it shows it.
@@ -74,16 +85,17 @@ def status(entry_point) -> KindStatus:
     return KindStatus(text, "ok")
 
 
-def seed_demo(campaign) -> str:
+def seed_demo(campaign, *, base_url="") -> str:
     """The demo's website chat (the kind's `seed_demo` hook): made once, its sample page's
-    origins allowed; `make run` serves that page on port 8001."""
+    origins allowed; `make run` serves that page on SHOP_PORT (8001). `base_url` (where the
+    app runs) is not needed: the widget is told the app's origin by its snippet."""
     entry_point = EntryPoint.objects.filter(
         campaign=campaign, kind=KIND, name=DEMO_NAME, is_archived=False
     ).first()
     if entry_point is None:
         entry_point = web_chat_entry_point_create(campaign=campaign, name=DEMO_NAME)
     settings_row = entry_point.web_chat
-    missing = [origin for origin in DEMO_ORIGINS if origin not in settings_row.allowed_origins]
+    missing = [origin for origin in demo_origins() if origin not in settings_row.allowed_origins]
     if missing:
         settings_row.allowed_origins = [*settings_row.allowed_origins, *missing]
         settings_row.save(update_fields=["allowed_origins"])

@@ -4,36 +4,20 @@ Mounted only when settings.SANDBOX is on (development and the demo; never in pro
 """
 
 import json
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from agent_desktop import media
+from campaigns.access import admin_only
 from campaigns.models import EntryPoint
-from campaigns.roles import is_campaign_admin
-from campaigns.services import webhook_path
 from messenger.sandbox import simulator
 from messenger.sandbox.fake_graph import response_headers
+from messenger.setup import webhook_path
 
 GRAPH_PREFIX = "/sandbox/graph"
-
-
-def admin_only(view):
-    """The simulator is the builder's (campaign admins'). Written here, not imported from
-    campaigns.views: a channel uses campaigns' roles, never its views (tests/test_import_graph)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_campaign_admin(request.user):
-            return render(request, "403.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @csrf_exempt  # called by the app's Graph client, which has no session and no CSRF token

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
+from messenger import setup as page_setup
 
 
 @pytest.fixture
@@ -38,4 +38,4 @@ def make_contact(entry_point):
 
 @pytest.fixture
 def other_entry_point(other_campaign):
-    return builder.facebook_page_entry_point_create(campaign=other_campaign, name="Other page")
+    return page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Other page")

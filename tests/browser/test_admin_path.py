@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from campaigns.models import FacebookPage
+from messenger.models import FacebookPage
 from tests.browser.conftest import log_in
 from tests.conftest import PAGE
 
@@ -26,7 +26,7 @@ def test_an_admin_connects_a_facebook_page_and_facebook_verifies_the_webhook(
     page.get_by_role("button", name="Create campaign").click()
     expect(page.get_by_text("Campaign “Spring sale” created.")).to_be_visible()
 
-    page.get_by_label("Name").fill("Acme Support page")
+    page.get_by_label("Facebook Page name").fill("Acme Support page")
     page.get_by_role("button", name="Add Facebook Page").click()
     expect(page.get_by_role("heading", name="Acme Support page")).to_be_visible()
 

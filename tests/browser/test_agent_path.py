@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from agent_desktop.models import Message
-from campaigns.services import webhook_path
 from messenger.sandbox.facebook_webhooks import now_ms, page_body, post_signed, text_item
+from messenger.setup import webhook_path
 from tests.conftest import PAGE, PASSWORD
 from tests.processes import wait_until
 

@@ -120,10 +120,10 @@ def test_a_deactivated_campaign_keeps_messages_out_of_the_desktop_until_replayed
 def test_an_admin_moves_a_page_connected_elsewhere_after_reading_what_it_does(
     page, admin_user, connected_page, other_campaign, assert_accessible, screenshot
 ):
-    from campaigns import services as builder
+    from messenger import setup as page_setup
     from tests.conftest import PAGE
 
-    second = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Brand page")
+    second = page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Brand page")
     log_in(page, admin_user.username)
     page.goto(second.get_absolute_url())
     page.get_by_label("Facebook App ID").fill(PAGE["app_id"])

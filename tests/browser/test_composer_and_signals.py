@@ -11,10 +11,10 @@ from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
-from campaigns.models import FacebookPage
-from campaigns.services import webhook_path
+from messenger.models import FacebookPage
 from messenger.sandbox import simulator
 from messenger.sandbox.facebook_webhooks import new_mid, now_ms, page_body, post_signed
+from messenger.setup import webhook_path
 from tests.browser.conftest import customer_says, log_in
 from tests.fixtures.files import image_bytes
 from tests.processes import wait_until

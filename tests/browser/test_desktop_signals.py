@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from agent_desktop.models import Contact
 from agent_desktop.notes import note_create
-from campaigns.services import webhook_path
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
+from messenger.setup import webhook_path
 from tests.browser.conftest import log_in
 from tests.conftest import PAGE, PASSWORD
 

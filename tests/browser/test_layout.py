@@ -9,9 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from agent_desktop.models import Contact, Message
-from campaigns.services import webhook_path
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
+from messenger.setup import webhook_path
 from tests.browser.conftest import log_in
 from tests.conftest import PAGE
 
@@ -191,8 +191,8 @@ def test_the_builder_pages_fit_every_width(
         "campaigns": reverse("campaigns:list"),
         "campaign": entry_point.campaign.get_absolute_url(),
         "entry_point": entry_point.get_absolute_url(),
-        "deliveries": reverse("campaigns:deliveries", args=[entry_point.pk]),
-        "delivery": reverse("campaigns:delivery", args=[entry_point.pk, delivery.pk]),
+        "deliveries": reverse("messenger_builder:deliveries", args=[entry_point.pk]),
+        "delivery": reverse("messenger_builder:delivery", args=[entry_point.pk, delivery.pk]),
         "campaign_form": reverse("campaigns:edit", args=[entry_point.campaign.pk]),
     }
     for label, url in pages.items():

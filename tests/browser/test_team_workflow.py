@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from agent_desktop.models import Activity, Contact, Message
 from campaigns.roles import SUPERVISOR_GROUP
-from campaigns.services import webhook_path
 from messenger.sandbox.facebook_webhooks import page_body, post_signed, text_item
+from messenger.setup import webhook_path
 from tests.conftest import PAGE, PASSWORD
 from tests.processes import wait_until
 

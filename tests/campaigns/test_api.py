@@ -5,6 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.models import EntryPoint
+from messenger.setup import KIND
 from tests.conftest import PAGE
 
 ENTRY_POINT_FIELDS = {
@@ -65,6 +66,7 @@ def test_an_entry_point_is_created_checked_and_answers_without_secrets(
         "/api/entry-points/",
         {
             "campaign": campaign.pk,
+            "kind": KIND,
             "name": "Acme",
             "app_id": PAGE["app_id"],
             "app_secret": PAGE["app_secret"],
@@ -151,7 +153,7 @@ def test_the_openapi_schema_describes_the_contract(admin_api):
 
 
 def test_entry_point_list_filters_by_campaign(admin_api, entry_point, other_campaign):
-    from campaigns.services import facebook_page_entry_point_create
+    from messenger.setup import facebook_page_entry_point_create
 
     facebook_page_entry_point_create(campaign=other_campaign, name="Other page")
     results = admin_api.get(f"/api/entry-points/?campaign={entry_point.campaign_id}").json()

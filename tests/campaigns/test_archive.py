@@ -14,6 +14,7 @@ from agent_desktop.models import Contact, Message
 from campaigns import services as builder
 from campaigns.models import EntryPoint
 from messenger import services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.campaigns.test_api import api_as
@@ -27,7 +28,7 @@ PSID = "6512345678901234"  # the customer of payload 01
 def post_event(client, page, body=BODY):
     signature = signature_headers(body, PAGE["app_secret"])["X-Hub-Signature-256"]
     return client.post(
-        builder.webhook_path(page),
+        page_setup.webhook_path(page),
         data=body,
         content_type="application/json",
         headers={"X-Hub-Signature-256": signature},
@@ -80,7 +81,7 @@ def test_delete_in_the_api_archives_and_keeps_every_conversation(
     # Its webhook is gone: Facebook's posts and handshakes get 404, nothing is stored.
     assert post_event(client, connected_page).status_code == 404
     handshake = {"hub.mode": "subscribe", "hub.verify_token": connected_page.verify_token}
-    assert client.get(builder.webhook_path(connected_page), handshake).status_code == 404
+    assert client.get(page_setup.webhook_path(connected_page), handshake).status_code == 404
     assert WebhookDelivery.objects.count() == 1
     # Deleting again changes nothing; it can't be changed or given a webhook any more.
     assert admin_api.delete(entry_point_url(entry_point)).status_code == 204
@@ -93,7 +94,7 @@ def test_delete_in_the_api_archives_and_keeps_every_conversation(
 
 
 def test_the_api_lists_archived_entry_points_only_when_asked(admin_api, connected_page, campaign):
-    kept = builder.facebook_page_entry_point_create(campaign=campaign, name="Kept page")
+    kept = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Kept page")
     admin_api.delete(entry_point_url(connected_page.entry_point))
 
     def names(**params):
@@ -125,7 +126,7 @@ def test_an_archived_pages_id_is_connected_again_elsewhere_and_its_events_go_the
     client, connected_page, conversation, campaign
 ):
     builder.entry_point_archive(entry_point=connected_page.entry_point)
-    again = builder.facebook_page_entry_point_create(campaign=campaign, name="Acme, again")
+    again = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Acme, again")
     new_page = connect_page(again)  # the same page id, checked with Facebook
     assert new_page.page_id == connected_page.page_id
     body = encode_like_facebook(load_payload("04"))  # another message of the same customer
@@ -251,7 +252,10 @@ def test_the_builder_archives_with_a_confirmation_and_lists_archived_apart(
     panel = admin_client.get(entry_point.get_absolute_url()).content.decode()
     assert "archived" in panel and reverse("campaigns:erase", args=[entry_point.pk]) in panel
     assert "Save and check" not in panel and "Get Webhook" not in panel
-    assert admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk])).status_code == 404
+    assert (
+        admin_client.post(reverse("messenger_builder:webhook", args=[entry_point.pk])).status_code
+        == 404
+    )
 
 
 def test_the_builder_erases_after_a_confirmation_naming_what_will_be_lost(

@@ -16,6 +16,8 @@ from campaigns.audit import audit_record
 from campaigns.models import AuditEntry, Campaign
 from campaigns.roles import SUPERVISOR_GROUP
 from campaigns.tasks import prune_audit_log
+from messenger import setup as page_setup
+from messenger.setup import KIND
 from tests.conftest import PAGE
 
 CREDENTIALS = {
@@ -49,12 +51,14 @@ def test_the_builders_actions_are_recorded_with_who_did_them(
     )
     admin_client.post(reverse("campaigns:set_active", args=[campaign.pk]), {"is_active": "0"})
     admin_client.post(reverse("campaigns:set_active", args=[campaign.pk]), {"is_active": "1"})
-    admin_client.post(reverse("campaigns:add_entry_point", args=[campaign.pk]), {"name": "Page"})
+    admin_client.post(
+        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"kind": KIND, "name": "Page"}
+    )
     ep = campaign.entry_points.get()
     admin_client.post(reverse("campaigns:entry_point", args=[ep.pk]), CREDENTIALS)
-    admin_client.post(reverse("campaigns:webhook", args=[ep.pk]))
-    admin_client.post(reverse("campaigns:webhook", args=[ep.pk]), {"rotate": "1"})
-    admin_client.post(reverse("campaigns:health", args=[ep.pk]))  # connect automatically
+    admin_client.post(reverse("messenger_builder:webhook", args=[ep.pk]))
+    admin_client.post(reverse("messenger_builder:webhook", args=[ep.pk]), {"rotate": "1"})
+    admin_client.post(reverse("messenger_builder:health", args=[ep.pk]))  # connect automatically
     Contact.objects.create(channel="messenger", entry_point=ep, external_id="77")
     admin_client.post(reverse("campaigns:archive", args=[ep.pk]))
     admin_client.post(reverse("campaigns:erase", args=[ep.pk]), {"confirm": "on"})
@@ -93,7 +97,7 @@ def test_the_builders_actions_are_recorded_with_who_did_them(
 
 
 def test_saving_only_the_token_records_only_that_field(admin_user, connected_page):
-    builder.facebook_page_save_credentials(
+    page_setup.facebook_page_save_credentials(
         page=connected_page,
         app_id=PAGE["app_id"],
         page_access_token=PAGE["access_token"],
@@ -107,12 +111,12 @@ def test_the_apis_writes_are_recorded_too(admin_api, admin_user, fake_graph):
     campaign = admin_api.post("/api/campaigns/", {"name": "API one"}, format="json").json()
     admin_api.patch(f"/api/campaigns/{campaign['id']}/", {"is_active": False}, format="json")
     ep = admin_api.post(
-        "/api/entry-points/", {"campaign": campaign["id"], "name": "P"}, format="json"
+        "/api/entry-points/", {"campaign": campaign["id"], "kind": KIND, "name": "P"}, format="json"
     )
     assert ep.status_code == 400  # inactive: refused, nothing recorded for it
     admin_api.patch(f"/api/campaigns/{campaign['id']}/", {"is_active": True}, format="json")
     ep = admin_api.post(
-        "/api/entry-points/", {"campaign": campaign["id"], "name": "P", **CREDENTIALS}
+        "/api/entry-points/", {"campaign": campaign["id"], "kind": KIND, "name": "P", **CREDENTIALS}
     ).json()
     admin_api.post(f"/api/entry-points/{ep['id']}/webhook/")
     admin_api.delete(f"/api/entry-points/{ep['id']}/")
@@ -141,8 +145,8 @@ def test_no_secret_appears_in_the_audit_log_its_page_or_its_api(
 ):
     ep = connected_page.entry_point
     admin_client.post(reverse("campaigns:entry_point", args=[ep.pk]), CREDENTIALS)
-    admin_client.post(reverse("campaigns:webhook", args=[ep.pk]), {"rotate": "1"})
-    admin_client.post(reverse("campaigns:health", args=[ep.pk]))
+    admin_client.post(reverse("messenger_builder:webhook", args=[ep.pk]), {"rotate": "1"})
+    admin_client.post(reverse("messenger_builder:health", args=[ep.pk]))
     connected_page.refresh_from_db()
     secrets = [
         PAGE["app_secret"],

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, EntryPoint
-from campaigns.services import webhook_url_problem
+from messenger.setup import KIND, webhook_url_problem
 from tests.conftest import PAGE
 
 CREDENTIALS = {
@@ -63,7 +63,8 @@ def test_a_campaign_page_lists_its_entry_points(admin_client, connected_page):
 
 def test_an_admin_adds_a_facebook_page_entry_point(admin_client, campaign):
     response = admin_client.post(
-        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"name": "Support page"}
+        reverse("campaigns:add_entry_point", args=[campaign.pk]),
+        {"kind": KIND, "name": "Support page"},
     )
     entry_point = EntryPoint.objects.get(name="Support page")
     assert entry_point.kind == "facebook_page"
@@ -73,7 +74,7 @@ def test_an_admin_adds_a_facebook_page_entry_point(admin_client, campaign):
 
 def test_an_entry_point_without_a_name_is_refused_on_the_campaign_page(admin_client, campaign):
     response = admin_client.post(
-        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"name": ""}
+        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"kind": KIND, "name": ""}
     )
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
@@ -189,7 +190,9 @@ def test_secrets_that_cannot_be_decrypted_are_asked_for_again(
 
 # --- Messenger panel: Get Webhook -----------------------------------------------------------
 def test_get_webhook_shows_an_absolute_url_and_a_verify_token(admin_client, entry_point):
-    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    response = admin_client.post(
+        reverse("messenger_builder:webhook", args=[entry_point.pk]), follow=True
+    )
     page = entry_point.facebook_page
     page.refresh_from_db()
     html = response.content.decode()
@@ -200,14 +203,18 @@ def test_get_webhook_shows_an_absolute_url_and_a_verify_token(admin_client, entr
 
 def test_the_webhook_url_uses_public_base_url_when_set(admin_client, entry_point, settings):
     settings.PUBLIC_BASE_URL = "https://support.example.com"
-    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    response = admin_client.post(
+        reverse("messenger_builder:webhook", args=[entry_point.pk]), follow=True
+    )
     entry_point.facebook_page.refresh_from_db()
     key = entry_point.facebook_page.webhook_key
     assert f"https://support.example.com/messenger/webhook/{key}/" in response.content.decode()
 
 
 def test_a_webhook_url_facebook_cannot_reach_is_flagged_with_the_fix(admin_client, entry_point):
-    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    response = admin_client.post(
+        reverse("messenger_builder:webhook", args=[entry_point.pk]), follow=True
+    )
     html = response.content.decode()
     assert 'data-testid="webhook-url-not-public"' in html
     assert "testserver is a name only this machine or its network knows." in html
@@ -216,7 +223,9 @@ def test_a_webhook_url_facebook_cannot_reach_is_flagged_with_the_fix(admin_clien
 
 def test_a_public_https_webhook_url_is_not_flagged(admin_client, entry_point, settings):
     settings.PUBLIC_BASE_URL = "https://support.example.com"
-    response = admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]), follow=True)
+    response = admin_client.post(
+        reverse("messenger_builder:webhook", args=[entry_point.pk]), follow=True
+    )
     assert 'data-testid="webhook-url-not-public"' not in response.content.decode()
 
 
@@ -246,7 +255,7 @@ def test_the_webhook_card_names_every_field_the_desk_needs(admin_client, connect
 
 
 def test_pressing_get_webhook_again_asks_before_rotating(admin_client, connected_page):
-    url = reverse("campaigns:webhook", args=[connected_page.entry_point.pk])
+    url = reverse("messenger_builder:webhook", args=[connected_page.entry_point.pk])
     key = connected_page.webhook_key
     response = admin_client.post(url)
     assert response["Location"] == url
@@ -262,9 +271,9 @@ def test_pressing_get_webhook_again_asks_before_rotating(admin_client, connected
 def test_the_webhook_status_turns_verified_after_the_handshake(
     admin_client, client, connected_page
 ):
-    status_url = reverse("campaigns:webhook_status", args=[connected_page.entry_point.pk])
+    status_url = reverse("messenger_builder:webhook_status", args=[connected_page.entry_point.pk])
     assert "Waiting for Facebook" in admin_client.get(status_url).content.decode()
-    from campaigns.services import facebook_page_mark_webhook_verified
+    from messenger.setup import facebook_page_mark_webhook_verified
 
     facebook_page_mark_webhook_verified(page=connected_page)
     assert "Verified by Facebook" in admin_client.get(status_url).content.decode()
@@ -277,8 +286,8 @@ BUILDER_URLS = [
     ("campaigns:detail", "campaign"),
     ("campaigns:edit", "campaign"),
     ("campaigns:entry_point", "entry_point"),
-    ("campaigns:webhook", "entry_point"),
-    ("campaigns:webhook_status", "entry_point"),
+    ("messenger_builder:webhook", "entry_point"),
+    ("messenger_builder:webhook_status", "entry_point"),
 ]
 
 
@@ -293,7 +302,9 @@ def test_agents_cannot_open_any_builder_page(agent_client, connected_page):
         response = agent_client.get(url)
         assert response.status_code == 403, url
         assert connected_page.verify_token not in response.content.decode()
-    response = agent_client.post(reverse("campaigns:webhook", args=[connected_page.entry_point.pk]))
+    response = agent_client.post(
+        reverse("messenger_builder:webhook", args=[connected_page.entry_point.pk])
+    )
     assert response.status_code == 403
 
 

@@ -10,7 +10,7 @@ from tests.messenger.conftest import load_payload
 
 
 def log_url(page, *args):
-    name = "campaigns:delivery" if args else "campaigns:deliveries"
+    name = "messenger_builder:delivery" if args else "messenger_builder:deliveries"
     return reverse(name, args=[page.entry_point_id, *args])
 
 
@@ -65,7 +65,7 @@ def test_agents_and_other_entry_points_cannot_read_the_log(
 ):
     from django.test import Client
 
-    from campaigns.services import facebook_page_entry_point_create
+    from messenger.setup import facebook_page_entry_point_create
 
     admin_client = Client()
     admin_client.force_login(admin_user)

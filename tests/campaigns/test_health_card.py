@@ -22,7 +22,7 @@ def test_the_panel_loads_the_health_card_after_itself(admin_client, connected_pa
 
 def test_the_health_card_shows_each_check_with_its_state(admin_client, connected_page, fake_graph):
     html = admin_client.get(
-        reverse("campaigns:health", args=[connected_page.entry_point_id])
+        reverse("messenger_builder:health", args=[connected_page.entry_point_id])
     ).content.decode()
     found = states(html)
     assert found["token"] == "ok" and found["app_secret"] == "ok"
@@ -35,7 +35,7 @@ def test_the_health_card_shows_each_check_with_its_state(admin_client, connected
 def test_an_expired_token_shows_as_an_error_with_the_fix(admin_client, connected_page, fake_graph):
     fake_graph.expire_token(PAGE["access_token"])
     html = admin_client.get(
-        reverse("campaigns:health", args=[connected_page.entry_point_id])
+        reverse("messenger_builder:health", args=[connected_page.entry_point_id])
     ).content.decode()
     assert states(html)["token"] == "error"
 
@@ -45,7 +45,9 @@ def test_connect_automatically_sets_the_webhook_and_subscribes_the_page(
     admin_client, live_server, connected_page, fake_graph
 ):
     admin_client.defaults["HTTP_HOST"] = live_server.url.removeprefix("http://")
-    response = admin_client.post(reverse("campaigns:health", args=[connected_page.entry_point_id]))
+    response = admin_client.post(
+        reverse("messenger_builder:health", args=[connected_page.entry_point_id])
+    )
     html = response.content.decode()
     assert html.count("alert-success") == 2, html[:2000]
     found = states(html)
@@ -58,7 +60,7 @@ def test_connect_automatically_sets_the_webhook_and_subscribes_the_page(
 def test_the_health_card_is_for_admins_only(agent_client, connected_page):
     assert (
         agent_client.get(
-            reverse("campaigns:health", args=[connected_page.entry_point_id])
+            reverse("messenger_builder:health", args=[connected_page.entry_point_id])
         ).status_code
         == 403
     )

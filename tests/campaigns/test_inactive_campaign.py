@@ -13,6 +13,7 @@ from agent_desktop.models import Contact
 from campaigns import services as builder
 from campaigns.models import AuditEntry, EntryPoint
 from messenger import delivery_log, services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import (
     encode_like_facebook,
@@ -20,6 +21,7 @@ from messenger.sandbox.facebook_webhooks import (
     signature_headers,
     text_item,
 )
+from messenger.setup import KIND
 from tests.campaigns.test_delivery_log import log_url
 from tests.conftest import PAGE, connect_page
 
@@ -38,7 +40,7 @@ def post_signed_message(client, page, text="", *, psid="4440001", body=None):
     body = body or page_body(PAGE["page_id"], text_item(PAGE["page_id"], psid, text))
     raw = encode_like_facebook(body)
     return client.post(
-        builder.webhook_path(page),
+        page_setup.webhook_path(page),
         data=raw,
         content_type="application/json",
         headers=signature_headers(raw, PAGE["app_secret"]),
@@ -52,7 +54,8 @@ def deactivate(campaign, actor=None):
 def test_the_form_refuses_a_new_entry_point_for_an_inactive_campaign(admin_client, campaign):
     deactivate(campaign)
     response = admin_client.post(
-        reverse("campaigns:add_entry_point", args=[campaign.pk]), {"name": "Late page"}
+        reverse("campaigns:add_entry_point", args=[campaign.pk]),
+        {"kind": KIND, "name": "Late page"},
     )
     assert response.status_code == 400
     assert INACTIVE in response.content.decode()
@@ -82,7 +85,9 @@ def test_an_inactive_campaigns_pages_show_as_paused_not_connected(admin_client, 
 def test_the_api_refuses_a_new_entry_point_for_an_inactive_campaign(admin_api, campaign):
     deactivate(campaign)
     response = admin_api.post(
-        "/api/entry-points/", {"campaign": campaign.pk, "name": "Late page"}, format="json"
+        "/api/entry-points/",
+        {"campaign": campaign.pk, "kind": KIND, "name": "Late page"},
+        format="json",
     )
     assert response.status_code == 400
     assert response.json() == {"campaign": [INACTIVE]}
@@ -92,7 +97,7 @@ def test_the_api_refuses_a_new_entry_point_for_an_inactive_campaign(admin_api, c
 def test_the_service_refuses_too_whoever_calls_it(campaign):
     deactivate(campaign)
     with pytest.raises(builder.CampaignInactive):
-        builder.facebook_page_entry_point_create(campaign=campaign, name="Late page")
+        page_setup.facebook_page_entry_point_create(campaign=campaign, name="Late page")
     assert not EntryPoint.objects.exists()
 
 
@@ -109,15 +114,15 @@ def test_every_builder_page_of_an_inactive_campaign_shows_the_banner(
 ):
     ep = connected_page.entry_point
     delivery = WebhookDelivery.objects.create(facebook_page=connected_page, body="{}")
-    archived = builder.facebook_page_entry_point_create(campaign=campaign, name="Old page")
+    archived = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Old page")
     builder.entry_point_archive(entry_point=archived)
     pages = [
         campaign.get_absolute_url(),
         reverse("campaigns:edit", args=[campaign.pk]),
         ep.get_absolute_url(),
-        reverse("campaigns:webhook", args=[ep.pk]),
-        reverse("campaigns:deliveries", args=[ep.pk]),
-        reverse("campaigns:delivery", args=[ep.pk, delivery.pk]),
+        reverse("messenger_builder:webhook", args=[ep.pk]),
+        reverse("messenger_builder:deliveries", args=[ep.pk]),
+        reverse("messenger_builder:delivery", args=[ep.pk, delivery.pk]),
         reverse("campaigns:archive", args=[ep.pk]),
         archived.get_absolute_url(),
         reverse("campaigns:erase", args=[archived.pk]),
@@ -167,7 +172,7 @@ def test_an_inactive_campaigns_page_reached_through_a_sibling_page_makes_no_cont
         "access_token": "EAAGsiblingToken0123456789",
     }
     fake_graph.add_page(**sibling)
-    other_ep = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Sibling")
+    other_ep = page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Sibling")
     connect_page(other_ep, sibling)
     deactivate(other_campaign)
     body = page_body(sibling["page_id"], text_item(sibling["page_id"], "55501", "hi"))
@@ -205,7 +210,7 @@ def test_the_delivery_log_replays_all_deliveries_kept_while_inactive_at_once(
     html = admin_client.get(log_url(connected_page)).content.decode()
     assert "3 deliveries arrived while the campaign was inactive" in html
     assert "Activate the campaign to replay them" in html
-    replay_url = reverse("campaigns:replay_ignored", args=[connected_page.entry_point_id])
+    replay_url = reverse("messenger_builder:replay_ignored", args=[connected_page.entry_point_id])
     refused = admin_client.post(replay_url, follow=True)
     assert "Activate the campaign first" in refused.content.decode()
     assert WebhookDelivery.objects.filter(status="ignored").count() == 3

@@ -11,7 +11,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from campaigns import services as builder
-from campaigns.models import AuditEntry, EntryPoint, FacebookPage
+from campaigns.models import AuditEntry, EntryPoint
+from messenger import setup as page_setup
+from messenger.models import FacebookPage
+from messenger.setup import KIND
 from tests.conftest import PAGE, connect_page
 
 CREDENTIALS = {
@@ -30,7 +33,7 @@ def admin_api(admin_user):
 
 @pytest.fixture
 def second_entry_point(other_campaign):
-    return builder.facebook_page_entry_point_create(campaign=other_campaign, name="Brand page")
+    return page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Brand page")
 
 
 def panel_url(entry_point):
@@ -57,7 +60,9 @@ def test_moving_the_page_here_archives_the_other_and_both_campaigns_hear_of_it(
     admin_client, admin_user, connected_page, second_entry_point, campaign, other_campaign
 ):
     admin_client.post(panel_url(second_entry_point), CREDENTIALS)
-    response = admin_client.post(reverse("campaigns:move_page", args=[second_entry_point.pk]))
+    response = admin_client.post(
+        reverse("messenger_builder:move_page", args=[second_entry_point.pk])
+    )
     assert response.status_code == 302
     moved = FacebookPage.objects.get(entry_point=second_entry_point)
     assert (moved.page_id, moved.token_status) == (PAGE["page_id"], "valid")
@@ -97,7 +102,7 @@ def test_a_new_entry_point_posted_with_a_page_connected_elsewhere_is_kept_unconn
 ):
     response = admin_api.post(
         "/api/entry-points/",
-        {"campaign": other_campaign.pk, "name": "Brand page", **CREDENTIALS},
+        {"campaign": other_campaign.pk, "kind": KIND, "name": "Brand page", **CREDENTIALS},
         format="json",
     )
     assert response.status_code == 409
@@ -144,7 +149,7 @@ def test_delete_archives_the_webhook_then_answers_404_and_conversations_stay(
     Contact.objects.create(
         channel="messenger", entry_point=connected_page.entry_point, external_id="1"
     )
-    webhook = builder.webhook_path(connected_page)
+    webhook = page_setup.webhook_path(connected_page)
     response = admin_api.delete(f"/api/entry-points/{connected_page.entry_point_id}/")
     assert response.status_code == 204
     assert admin_api.get(f"/api/entry-points/{connected_page.entry_point_id}/").json()[
@@ -167,8 +172,8 @@ def test_of_two_saves_of_one_page_at_once_exactly_one_connects_it(
     """Both Graph checks are answered together (both saves have looked for another holder and
     found none), so only the database's constraint can tell them apart."""
     entry_points = [
-        builder.facebook_page_entry_point_create(campaign=campaign, name="First"),
-        builder.facebook_page_entry_point_create(campaign=other_campaign, name="Second"),
+        page_setup.facebook_page_entry_point_create(campaign=campaign, name="First"),
+        page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Second"),
     ]
     fake_graph.answer_together(2, path_contains="/me")
     start = threading.Barrier(2)
@@ -178,7 +183,7 @@ def test_of_two_saves_of_one_page_at_once_exactly_one_connects_it(
         try:
             start.wait()
             page = FacebookPage.objects.get(entry_point=entry_points[n])
-            checks[n] = builder.facebook_page_save_credentials(page=page, **CREDENTIALS)
+            checks[n] = page_setup.facebook_page_save_credentials(page=page, **CREDENTIALS)
         finally:
             connection.close()  # this thread's own connection
 
@@ -219,7 +224,9 @@ def test_the_api_checks_credentials_with_no_transaction_open(admin_user, campaig
     api.force_authenticate(admin_user)
     seen = open_transaction_seen_during_graph_me(fake_graph)
     response = api.post(
-        "/api/entry-points/", {"campaign": campaign.pk, "name": "A", **CREDENTIALS}, format="json"
+        "/api/entry-points/",
+        {"campaign": campaign.pk, "kind": KIND, "name": "A", **CREDENTIALS},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert seen == [False]
@@ -234,14 +241,14 @@ def test_the_builder_checks_credentials_and_moves_pages_with_no_transaction_open
     client, admin_user, campaign, other_campaign, fake_graph
 ):
     client.force_login(admin_user)
-    first = builder.facebook_page_entry_point_create(campaign=campaign, name="First")
-    second = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Second")
+    first = page_setup.facebook_page_entry_point_create(campaign=campaign, name="First")
+    second = page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Second")
     seen = open_transaction_seen_during_graph_me(fake_graph)
     assert client.post(panel_url(first), CREDENTIALS).status_code == 302
     assert seen == [False]
     assert client.post(panel_url(second), CREDENTIALS).status_code == 409
     seen = open_transaction_seen_during_graph_me(fake_graph)
-    assert client.post(reverse("campaigns:move_page", args=[second.pk])).status_code == 302
+    assert client.post(reverse("messenger_builder:move_page", args=[second.pk])).status_code == 302
     assert seen == [False]
 
 

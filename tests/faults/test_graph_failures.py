@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact, Message
-from campaigns.models import FacebookPage
-from campaigns.services import webhook_path
+from messenger.models import FacebookPage
 from messenger.sandbox.facebook_webhooks import page_body, post_signed
+from messenger.setup import webhook_path
 from tests.conftest import PAGE
 from tests.processes import wait_until
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from agent_desktop.models import Contact, Message
-from campaigns.services import webhook_path
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import new_mid, page_body, post_signed, text_item
+from messenger.setup import webhook_path
 from tests.conftest import PAGE
 from tests.processes import wait_until
 

@@ -4,9 +4,9 @@ configured broker and database, the fake Graph API over HTTP."""
 import pytest
 
 from agent_desktop.models import Contact, Message
-from campaigns.services import webhook_path
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import post_signed
+from messenger.setup import webhook_path
 from tests.conftest import PAGE
 from tests.messenger.conftest import load_payload
 from tests.processes import wait_until

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import services as campaign_services
-from campaigns.models import FacebookPage
-from campaigns.services import webhook_path
 from messenger import graph, health
+from messenger import setup as page_setup
+from messenger.models import FacebookPage
+from messenger.setup import webhook_path
 from messenger.tasks import check_all_tokens
 from tests.conftest import PAGE
 
@@ -276,7 +276,7 @@ def test_connect_automatically_with_an_unreachable_callback_fails_plainly(
 
 def test_connect_automatically_needs_a_webhook_first(entry_point, fake_graph):
     page = entry_point.facebook_page
-    campaign_services.facebook_page_save_credentials(
+    page_setup.facebook_page_save_credentials(
         page=page,
         app_id=APP_ID,
         app_secret=PAGE["app_secret"],
@@ -342,7 +342,7 @@ def test_a_wrong_app_secret_does_not_mark_the_token_invalid(connected_page):
 def test_the_daily_task_checks_every_page_with_credentials(
     connected_page, fake_graph, campaign, entry_point
 ):
-    campaign_services.facebook_page_entry_point_create(campaign=campaign, name="Not set up")
+    page_setup.facebook_page_entry_point_create(campaign=campaign, name="Not set up")
     fake_graph.set_token(TOKEN, expires_at=timezone.now() + timedelta(days=1))
     result = check_all_tokens.apply()
     assert result.get() == {"checked": 1, "warnings": 1, "failed": 0}

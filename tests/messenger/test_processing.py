@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
 from messenger import services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import page_body, text_item
 from tests.conftest import PAGE
@@ -162,7 +162,7 @@ def test_several_entries_and_events_in_one_post_in_order(deliver, payload):
 def test_an_entry_of_another_page_of_the_same_app_goes_to_that_page(
     deliver, payload, connected_page, campaign
 ):
-    other = builder.facebook_page_entry_point_create(campaign=campaign, name="Other page")
+    other = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Other page")
     other_page = other.facebook_page
     other_page.app_id, other_page.page_id = PAGE["app_id"], "998877665544332"
     other_page.save()

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact
-from campaigns import services as builder
 from messenger import outbound, services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
@@ -26,7 +26,7 @@ def sandbox(live_server, settings):
 
 @pytest.fixture
 def demo_page(sandbox, campaign):
-    entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
     return connect_page(entry_point, DEMO_PAGE)  # checked against the app's own /sandbox/graph/
 
 

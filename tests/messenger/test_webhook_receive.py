@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from campaigns import services as builder
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
@@ -17,7 +17,7 @@ SIGNED_EXAMPLE = load_payload("99")
 def post(client, page, body, headers=None, **extra):
     headers = signature_headers(body, PAGE["app_secret"]) if headers is None else headers
     return client.post(
-        builder.webhook_path(page),
+        page_setup.webhook_path(page),
         data=body,
         content_type="application/json",
         headers={k: v for k, v in headers.items() if k != "Content-Type"},
@@ -32,7 +32,7 @@ def test_the_recorded_signed_example_is_accepted_and_stored_byte_for_byte(
     body = SIGNED_EXAMPLE["raw_body"].encode()
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(
-            builder.webhook_path(connected_page),
+            page_setup.webhook_path(connected_page),
             data=body,
             content_type="application/json",
             headers={"X-Hub-Signature-256": SIGNED_EXAMPLE["headers"]["X-Hub-Signature-256"]},
@@ -96,8 +96,8 @@ def test_posts_after_the_first_need_only_the_insert(
 
 
 def test_a_secret_changed_by_another_process_is_used_at_once(client, connected_page):
-    from campaigns.models import FacebookPage
     from campaigns.secrets import encrypt
+    from messenger.models import FacebookPage
 
     body = encode_like_facebook({"object": "page", "entry": []})
     assert post(client, connected_page, body).status_code == 200  # read and kept in memory
@@ -124,7 +124,7 @@ def test_a_page_deleted_by_another_process_leaves_nothing_behind(
     assert post(client, connected_page, body).status_code == 200
     WebhookDelivery.objects.all().delete()
     with connection.cursor() as cursor:  # another process deletes the page: no signal here
-        cursor.execute("DELETE FROM campaigns_facebookpage WHERE id = %s", [connected_page.pk])
+        cursor.execute("DELETE FROM messenger_facebookpage WHERE id = %s", [connected_page.pk])
     # Within the seconds this process keeps the page, a post is stored; the worker drops it.
     assert post(client, connected_page, body).status_code == 200
     (orphan,) = WebhookDelivery.objects.values_list("pk", flat=True)

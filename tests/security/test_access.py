@@ -30,10 +30,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
 from campaigns.models import Campaign, EntryPoint
 from config import remote_urls
 from messenger import graph, services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from tests.conftest import PASSWORD
 
@@ -302,7 +302,7 @@ def test_every_post_form_on_the_pages_carries_the_token(admin_client, connected_
 def test_an_agent_gets_404_on_another_campaigns_contacts_everywhere(
     connected_page, agent, other_campaign, counts
 ):
-    theirs_ep = builder.facebook_page_entry_point_create(campaign=other_campaign, name="Theirs")
+    theirs_ep = page_setup.facebook_page_entry_point_create(campaign=other_campaign, name="Theirs")
     theirs = Contact.objects.create(
         channel="messenger",
         entry_point=theirs_ep,

@@ -8,9 +8,8 @@ import hmac
 
 from cryptography.fernet import Fernet
 
-from campaigns import services as builder
-from campaigns.models import FacebookPage
-from messenger.models import WebhookDelivery
+from messenger import setup as page_setup
+from messenger.models import FacebookPage, WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
 from tests.messenger.conftest import load_payload
@@ -28,7 +27,7 @@ CHALLENGES = [
 def handshake(client, page, **query):
     params = {"hub.mode": "subscribe", "hub.challenge": "1158201444", **query}
     params = {key: value for key, value in params.items() if value is not None}
-    return client.get(builder.webhook_path(page), params)
+    return client.get(page_setup.webhook_path(page), params)
 
 
 def signed(body, secret):
@@ -37,7 +36,7 @@ def signed(body, secret):
 
 def post(client, page, body, headers):
     return client.post(
-        builder.webhook_path(page), data=body, content_type="application/json", headers=headers
+        page_setup.webhook_path(page), data=body, content_type="application/json", headers=headers
     )
 
 
@@ -70,8 +69,8 @@ def test_a_wrong_verify_token_or_mode_gets_403_and_verifies_nothing(
     client, connected_page, entry_point, counts
 ):
     token = connected_page.verify_token
-    other = builder.facebook_page_entry_point_create(campaign=entry_point.campaign, name="Other")
-    builder.facebook_page_generate_webhook(page=other.facebook_page)
+    other = page_setup.facebook_page_entry_point_create(campaign=entry_point.campaign, name="Other")
+    page_setup.facebook_page_generate_webhook(page=other.facebook_page)
     attempts = [
         {"hub.verify_token": "wrong-token"},
         {"hub.verify_token": ""},
@@ -102,7 +101,7 @@ def test_a_wrong_verify_token_or_mode_gets_403_and_verifies_nothing(
 def test_an_entry_point_without_an_app_secret_refuses_every_post(client, entry_point, counts):
     """Fails closed: with no secret there is nothing to check a signature against."""
     page = entry_point.facebook_page
-    builder.facebook_page_generate_webhook(page=page)
+    page_setup.facebook_page_generate_webhook(page=page)
     attempts = [
         (BODY, {}),
         (BODY, signed(BODY, PAGE["app_secret"])),

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agent_desktop.models import Contact, Message
-from campaigns.services import webhook_path
 from config import remote_urls
 from config.middleware import content_security_policy
 from messenger import graph
 from messenger.sandbox.facebook_webhooks import now_ms, page_body, post_signed
+from messenger.setup import webhook_path
 from tests.conftest import PAGE
 from tests.processes import wait_until
 

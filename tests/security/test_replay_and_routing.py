@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
 from messenger import services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import (
     encode_like_facebook,
@@ -47,13 +47,13 @@ SAME_APP_PAGE = {
 
 def connect(fake_graph, campaign, name, page):
     fake_graph.add_page(**page)
-    entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name=name)
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name=name)
     return connect_page(entry_point, page)
 
 
 def post(client, page, body, secret):
     return client.post(
-        builder.webhook_path(page),
+        page_setup.webhook_path(page),
         data=body,
         content_type="application/json",
         headers={"X-Hub-Signature-256": signature_headers(body, secret)["X-Hub-Signature-256"]},
@@ -233,7 +233,7 @@ def test_twenty_concurrent_first_messages_from_one_customer_give_one_contact(
     live_server, connected_page, start_worker, counts
 ):
     start_worker(concurrency=2)
-    url = live_server.url + builder.webhook_path(connected_page)
+    url = live_server.url + page_setup.webhook_path(connected_page)
     bodies = [
         page_body(PAGE_ID, text_item(PAGE_ID, "9100000000000001", f"hello {n}")) for n in range(20)
     ]
@@ -256,7 +256,7 @@ def test_the_same_body_five_times_in_a_row_and_at_once_gives_one_message(
     live_server, connected_page, start_worker, counts
 ):
     start_worker(concurrency=2)
-    url = live_server.url + builder.webhook_path(connected_page)
+    url = live_server.url + page_setup.webhook_path(connected_page)
     in_a_row = page_body(PAGE_ID, text_item(PAGE_ID, "9200000000000002", "again"))
     at_once = page_body(PAGE_ID, text_item(PAGE_ID, "9200000000000002", "together"))
     answered = [signed_post(url, in_a_row) for _ in range(5)]

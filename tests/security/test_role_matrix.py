@@ -9,9 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent_desktop.models import CannedResponse, Contact, Label, Message, Note, Notification
-from campaigns import services as builder
 from campaigns.models import Campaign, EntryPoint
 from campaigns.roles import SUPERVISOR_GROUP
+from messenger import setup as page_setup
 
 # Answers that show nothing of the campaign: shared by design (labels are global), or about the
 # caller alone (marking one's own notifications read).
@@ -25,7 +25,7 @@ HIDDEN_WHEN_READ = {"campaigns", "canned-responses"}
 @pytest.fixture
 def theirs(campaign, agent, admin_user):
     """Campaign "Spring sale"'s objects: what the outsiders must neither see nor change."""
-    entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Theirs")
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Theirs")
     contact = Contact.objects.create(
         channel="messenger",
         entry_point=entry_point,

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from campaigns import services as builder
 from messenger import health
+from messenger import setup as page_setup
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
 from tests.conftest import connect_page
@@ -34,7 +34,7 @@ def sandbox(live_server, settings):
 
 @pytest.fixture
 def demo_page(sandbox, campaign):
-    entry_point = builder.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
     return connect_page(entry_point, DEMO_PAGE)
 
 
@@ -85,7 +85,7 @@ def test_the_fake_graph_api_calls_back_no_address_but_this_apps_webhook(
     assert sandbox.app_subscriptions(APP_ID) == []
 
     # This app's own Webhook URL is called back, as Facebook would: the handshake decides.
-    own = own_origin + builder.webhook_path(demo_page)
+    own = own_origin + page_setup.webhook_path(demo_page)
     wrong_token = subscribe(client, own, verify_token="not-the-verify-token")
     assert (
         wrong_token.status_code == 400 and "HTTP Status Code = 403" in wrong_token.content.decode()
@@ -139,13 +139,15 @@ def test_connect_automatically_works_through_the_apps_own_sandbox(
     simulator.reset()
     simulator.sandbox_graph().add_page(**DEMO_PAGE)
     admin_client.defaults["HTTP_HOST"] = f"localhost:{port}"
-    response = admin_client.post(reverse("campaigns:health", args=[demo_page.entry_point_id]))
+    response = admin_client.post(
+        reverse("messenger_builder:health", args=[demo_page.entry_point_id])
+    )
     assert response.status_code == 200
     demo_page.refresh_from_db()
     assert demo_page.webhook_verified_at is not None  # our webhook answered the handshake
     (subscription,) = simulator.sandbox_graph().app_subscriptions(APP_ID)
     assert subscription["callback_url"] == (
-        f"http://localhost:{port}{builder.webhook_path(demo_page)}"
+        f"http://localhost:{port}{page_setup.webhook_path(demo_page)}"
     )
     assert health.WEBHOOK_FIELDS[0] in subscription["fields"]
 

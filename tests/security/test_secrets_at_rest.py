@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from campaigns import services as builder
-from campaigns.models import FacebookPage
 from campaigns.secrets import SecretUnreadable
+from messenger import setup as page_setup
+from messenger.models import FacebookPage
 from tests.conftest import PAGE
 
 SECRETS = (PAGE["app_secret"], PAGE["access_token"])
@@ -24,7 +24,7 @@ def raw_row(page):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT app_secret_ciphertext, page_access_token_ciphertext "
-            "FROM campaigns_facebookpage WHERE id = %s",
+            "FROM messenger_facebookpage WHERE id = %s",
             [page.pk],
         )
         return cursor.fetchone()
@@ -81,10 +81,10 @@ def test_rotate_secrets_reencrypts_every_row_with_the_first_key(
     connected_page, entry_point, settings, campaign, counts
 ):
     old_key = settings.FIELD_ENCRYPTION_KEY[0]
-    second = builder.facebook_page_entry_point_create(campaign=campaign, name="Second page")
+    second = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Second page")
     second.facebook_page.set_secret("app_secret", "f" * 32)
     second.facebook_page.save()
-    builder.facebook_page_entry_point_create(campaign=campaign, name="No secrets yet")
+    page_setup.facebook_page_entry_point_create(campaign=campaign, name="No secrets yet")
     before = {page.pk: ciphertexts(page) for page in FacebookPage.objects.all()}
 
     new_key = Fernet.generate_key().decode()
@@ -119,7 +119,7 @@ def test_rotate_secrets_reencrypts_every_row_with_the_first_key(
 def test_rotate_secrets_lists_the_rows_it_cannot_decrypt_and_leaves_them(
     connected_page, settings, campaign
 ):
-    stray = builder.facebook_page_entry_point_create(campaign=campaign, name="Stray page")
+    stray = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Stray page")
     settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]  # only for this row
     stray.facebook_page.set_secret("app_secret", "e" * 32)
     stray.facebook_page.save()

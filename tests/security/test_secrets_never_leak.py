@@ -17,10 +17,10 @@ from rest_framework.test import APIClient
 from agent_desktop import services as desktop
 from agent_desktop.models import CannedResponse, Contact, Label, Message
 from agent_desktop.notes import note_create
-from campaigns import services as builder
-from campaigns.models import AuditEntry, FacebookPage
+from campaigns.models import AuditEntry
 from messenger import graph, outbound, services
-from messenger.models import WebhookDelivery
+from messenger import setup as page_setup
+from messenger.models import FacebookPage, WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.facebook_webhooks import (
     encode_like_facebook,
@@ -28,6 +28,7 @@ from messenger.sandbox.facebook_webhooks import (
     signature_headers,
     text_item,
 )
+from messenger.setup import KIND
 
 APP_SECRET = "5ec7e75ec7e7a11b0b5ec7e75ec7e7ab"  # 32 hex digits, distinctive
 PAGE_TOKEN = "EAAGdistinctivePageTokenQ9w8E7r6T5y4U3i2O1p0ZZ"
@@ -50,7 +51,7 @@ def secret_page(admin_client, entry_point, fake_graph):
         {"app_id": FB_PAGE["app_id"], "app_secret": APP_SECRET, "page_access_token": PAGE_TOKEN},
     )
     assert response.status_code == 302
-    admin_client.post(reverse("campaigns:webhook", args=[entry_point.pk]))
+    admin_client.post(reverse("messenger_builder:webhook", args=[entry_point.pk]))
     page = FacebookPage.objects.get(entry_point=entry_point)
     assert page.app_secret == APP_SECRET and page.token_status == "valid"
     return page
@@ -125,7 +126,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
     found = []
 
     # Traffic: messages in, a webhook refusal, profiles, replies, Graph errors.
-    path = builder.webhook_path(secret_page)
+    path = page_setup.webhook_path(secret_page)
     for n in range(3):
         body = encode_like_facebook(
             page_body(FB_PAGE["page_id"], text_item(FB_PAGE["page_id"], PSID, f"hello {n}"))
@@ -158,7 +159,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
     outbound.send_message(retried.pk)
     assert Message.objects.get(pk=retried.pk).status == "failed"
     fake_graph.fail_next("190_463_token_expired")
-    admin_client.get(reverse("campaigns:health", args=[entry_point.pk]))
+    admin_client.get(reverse("messenger_builder:health", args=[entry_point.pk]))
 
     # Pages, as an admin, an agent and a superuser (Django's admin).
     settings.GRAPH_API_URL = fake_graph.url
@@ -216,6 +217,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
             "/api/entry-points/",
             {
                 "campaign": campaign.pk,
+                "kind": KIND,
                 "name": "Second",
                 "app_id": FB_PAGE["app_id"],
                 "app_secret": APP_SECRET,
@@ -254,7 +256,7 @@ def test_the_secrets_appear_on_no_page_api_answer_log_line_or_error_report(
                 "page_access_token": PAGE_TOKEN,
             },
         ),
-        admin_client.post(reverse("campaigns:health", args=[ep])),
+        admin_client.post(reverse("messenger_builder:health", args=[ep])),
     ]
     api.raise_request_exception = False
     failing.append(

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
 from messenger import events as ev
 from messenger import services
+from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
@@ -118,7 +118,7 @@ def post(client, path, body, headers, method="post"):
 
 
 def test_every_bad_post_gets_its_status_and_stores_nothing(client, connected_page, caplog, counts):
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     results = []
     for what, body, headers, expected in CASES:
         results.append((what, post(client, path, body, headers).status_code, expected))
@@ -159,7 +159,7 @@ def test_nul_characters_in_a_signed_body_are_dropped_not_fatal(client, connected
         b'"text":"a\\u0000b","attachments":[{"type":"image","payload":{"url":"x\\u0000"}}],'
         b'"quick_reply":{"payload":"\\u0000"}}}]}]}'
     ) % (PAGE["page_id"].encode(), PAGE["page_id"].encode())
-    response = post(client, builder.webhook_path(connected_page), body, signed(body))
+    response = post(client, page_setup.webhook_path(connected_page), body, signed(body))
     assert response.status_code == 200
     delivery = services.process_delivery(WebhookDelivery.objects.get().pk)
     assert delivery.status == "processed"
@@ -237,7 +237,9 @@ def test_unsafe_code_points_in_a_signed_body_are_stored_processed_and_shown(
     with U+FFFD (NUL is dropped), and every page that shows them renders."""
     body, expected = body_with_escapes()
     assert rb'"text":"lone \ud800 surrogate"' in body
-    assert post(client, builder.webhook_path(connected_page), body, signed(body)).status_code == 200
+    assert (
+        post(client, page_setup.webhook_path(connected_page), body, signed(body)).status_code == 200
+    )
     delivery = WebhookDelivery.objects.get()
     assert delivery.body == body.decode()  # stored byte for byte
 
@@ -260,8 +262,8 @@ def test_unsafe_code_points_in_a_signed_body_are_stored_processed_and_shown(
     client.force_login(admin_user)
     entry_point = connected_page.entry_point_id
     pages = {
-        "delivery log": reverse("campaigns:deliveries", args=[entry_point]),
-        "delivery detail": reverse("campaigns:delivery", args=[entry_point, delivery.pk]),
+        "delivery log": reverse("messenger_builder:deliveries", args=[entry_point]),
+        "delivery detail": reverse("messenger_builder:delivery", args=[entry_point, delivery.pk]),
         "desktop conversation": reverse("agent_desktop:contact", args=[contact.pk]),
         "desktop queue": reverse("agent_desktop:home"),
         "contacts API": "/api/contacts/",
@@ -297,8 +299,8 @@ def test_a_failure_whose_error_holds_a_lone_surrogate_is_kept_readable(
     assert (delivery.status, delivery.last_error) == ("failed", "ValueError: bad \ufffd value")
     entry_point = connected_page.entry_point_id
     for url in (
-        reverse("campaigns:deliveries", args=[entry_point]),
-        reverse("campaigns:delivery", args=[entry_point, delivery.pk]),
+        reverse("messenger_builder:deliveries", args=[entry_point]),
+        reverse("messenger_builder:delivery", args=[entry_point, delivery.pk]),
         reverse("campaigns:entry_point", args=[entry_point]),
     ):
         response = admin_client.get(url)
@@ -310,7 +312,7 @@ def test_a_signed_body_nested_within_jsons_limits_is_stored_and_processed_as_ign
     client, connected_page
 ):
     body = b'{"object":"page","entry":' + b"[" * 500 + b"]" * 500 + b"}"
-    response = post(client, builder.webhook_path(connected_page), body, signed(body))
+    response = post(client, page_setup.webhook_path(connected_page), body, signed(body))
     assert response.status_code == 200
     assert services.process_delivery(WebhookDelivery.objects.get().pk).status == "ignored"
 
@@ -370,7 +372,7 @@ HYPOTHESIS = settings(
 
 
 def test_forged_posts_are_all_refused(client, connected_page, counts):
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     statuses = Counter()
 
     @HYPOTHESIS
@@ -392,7 +394,7 @@ def test_forged_posts_are_all_refused(client, connected_page, counts):
 def test_signed_random_bodies_are_stored_only_when_they_are_json_and_all_are_shown(
     client, admin_user, connected_page, counts
 ):
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     statuses = Counter()
 
     @HYPOTHESIS
@@ -414,10 +416,12 @@ def test_signed_random_bodies_are_stored_only_when_they_are_json_and_all_are_sho
     client.force_login(admin_user)
     entry_point = connected_page.entry_point_id
     shown = Counter(
-        client.get(reverse("campaigns:delivery", args=[entry_point, pk])).status_code
+        client.get(reverse("messenger_builder:delivery", args=[entry_point, pk])).status_code
         for pk in WebhookDelivery.objects.values_list("pk", flat=True)
     )
-    assert client.get(reverse("campaigns:deliveries", args=[entry_point])).status_code == 200
+    assert (
+        client.get(reverse("messenger_builder:deliveries", args=[entry_point])).status_code == 200
+    )
     assert set(shown) <= {200}
     counts(
         "signed random bodies",
@@ -447,7 +451,7 @@ def messenger_body(psid, mid, text, payload, title):
 def test_signed_messenger_bodies_with_any_code_points_are_processed_and_shown(
     client, admin_user, connected_page, counts
 ):
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     client.force_login(admin_user)
     entry_point = connected_page.entry_point_id
     tried, pages = Counter(), Counter()
@@ -472,7 +476,7 @@ def test_signed_messenger_bodies_with_any_code_points_are_processed_and_shown(
         delivery.refresh_from_db()
         tried[delivery.status] += 1
         assert delivery.status in {"processed", "ignored"}, delivery.last_error
-        urls = [reverse("campaigns:delivery", args=[entry_point, delivery.pk])]
+        urls = [reverse("messenger_builder:delivery", args=[entry_point, delivery.pk])]
         contact = Contact.objects.filter(external_id=ev.storable(psid)).first()
         if contact is not None:
             urls.append(reverse("agent_desktop:contact", args=[contact.pk]))
@@ -533,7 +537,7 @@ def web_server(request, start_web, process_env):
 def test_a_chunked_post_is_refused_with_411_not_read_as_empty(connected_page, web_server):
     """Without Content-Length the server hands Django an empty body: a signed chunked post was
     refused as if its signature were wrong (403)."""
-    path = builder.webhook_path(connected_page)
+    path = page_setup.webhook_path(connected_page)
     headers = {"Content-Type": "application/json", **signed(BODY)}
 
     status, text = raw_post(web_server, path, BODY, headers, chunked=True)

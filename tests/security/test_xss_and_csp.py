@@ -15,11 +15,11 @@ from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from agent_desktop.models import Contact, Message
-from campaigns import services as builder
-from campaigns.models import EntryPoint, FacebookPage
+from campaigns.models import EntryPoint
 from config.middleware import content_security_policy
 from messenger import services
-from messenger.models import WebhookDelivery
+from messenger import setup as page_setup
+from messenger.models import FacebookPage, WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, signature_headers
 from tests.conftest import PAGE
@@ -71,7 +71,7 @@ UNSAFE_URL = re.compile(
 def webhook(client, page, payload):
     body = encode_like_facebook(payload)
     return client.post(
-        builder.webhook_path(page),
+        page_setup.webhook_path(page),
         data=body,
         content_type="application/json",
         headers={
@@ -192,7 +192,7 @@ def pages_for(world, admin_user):
         "/admin/agent_desktop/message/",
         f"/admin/campaigns/campaign/{campaign}/change/",
         f"/admin/campaigns/entrypoint/{ep}/change/",
-        f"/admin/campaigns/facebookpage/{page.pk}/change/",
+        f"/admin/messenger/facebookpage/{page.pk}/change/",
         f"/admin/messenger/webhookdelivery/{delivery.pk}/change/",
         f"/admin/auth/user/{admin_user.pk}/change/",
         "/admin/auth/user/",
@@ -274,7 +274,7 @@ def test_every_response_carries_the_content_security_policy(client, connected_pa
         "404 page": client.get("/no-such-page/"),
         "API": api.get("/api/contacts/"),
         "schema": api.get("/api/schema/"),
-        "webhook": client.get(builder.webhook_path(connected_page)),
+        "webhook": client.get(page_setup.webhook_path(connected_page)),
         "login": client.get("/login/"),
         "admin login": client.get("/admin/login/"),
     }

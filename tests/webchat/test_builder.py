@@ -176,6 +176,19 @@ def test_seed_demo_makes_the_demo_chat_once(campaign, settings):
     assert chats.get().allowed_origins == ["http://127.0.0.1:8001", "http://localhost:8001"]
 
 
+def test_the_demo_chat_allows_the_sample_page_where_make_run_serves_it(campaign, settings):
+    settings.WEBCHAT_SAMPLE_PAGE_URL = "http://localhost:18601/"
+    services.seed_demo(campaign)
+    chat = WebChatSettings.objects.get(entry_point__campaign=campaign)
+    assert chat.allowed_origins == ["http://127.0.0.1:18601", "http://localhost:18601"]
+
+
+def test_the_snippet_names_the_widget_file_not_a_hashed_copy(chat_entry_point, settings):
+    settings.STATIC_URL = "https://cdn.example.com/static/"
+    snippet = services.embed_snippet(chat_entry_point.web_chat)
+    assert 'src="https://cdn.example.com/static/webchat/widget.js"' in snippet
+
+
 # --- Customer Info, reply window ----------------------------------------------------------------
 def test_customer_info_lists_what_the_visitor_told_as_text(chat):
     widget = Widget(chat.widget_key)

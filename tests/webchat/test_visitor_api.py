@@ -262,6 +262,12 @@ def test_typing_both_ways(widget, agent, client, django_capture_on_commit_callba
     assert widget.post("typing/").status_code == 204
     assert Visitor.objects.get(contact=contact).visitor_typing_until
 
+    # The reply the agent was typing ends their "typing…" at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/desktop/contacts/{contact.pk}/reply/", {"text": "Here"})
+    assert contact.messages.get(direction="out").status == "sent"
+    assert widget.get("messages/").json()["agent_typing"] is False
+
 
 def test_notes_and_desk_events_never_reach_the_visitor(widget, agent_api):
     widget.start()

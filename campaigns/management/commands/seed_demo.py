@@ -1,4 +1,5 @@
-"""Demo data for `make run`: an admin, an agent, and a campaign with the sandbox's page."""
+"""Demo data for `make run`: an admin, an agent, and a campaign with each kind's demo entry point
+(the kinds' `seed_demo` hooks: Messenger's is the sandbox's page)."""
 
 import secrets
 from pathlib import Path
@@ -8,12 +9,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from campaigns import services
 from campaigns.kinds import all_kinds
-from campaigns.models import Campaign, EntryPoint
+from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
-from messenger.health import connect_automatically
-from messenger.sandbox.demo import DEMO_PAGE
 
 DEMO_USERS = {
     "demo-admin": {"first_name": "Dana", "last_name": "Admin", "is_admin": True},
@@ -28,8 +26,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url",
             default="",
-            help="Where the app runs (e.g. http://127.0.0.1:8000): the sandbox then connects the "
-            "demo page's webhook automatically, as Facebook would.",
+            help="Where the app runs (e.g. http://127.0.0.1:8000): the kinds connect their demo "
+            "entry points to it (the sandbox connects the demo page's webhook, as Facebook would).",
         )
 
     def handle(self, *args, base_url, **options):
@@ -38,30 +36,22 @@ class Command(BaseCommand):
         with transaction.atomic():
             for username, profile in DEMO_USERS.items():
                 passwords[username] = _ensure_user(username, profile, passwords.get(username))
-            entry_point = _ensure_demo_campaign()
+            campaign = _ensure_demo_campaign()
         passwords_file.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
         passwords_file.chmod(0o600)
 
-        page = entry_point.facebook_page
-        check = services.facebook_page_check_credentials(page=page)
-        if check.ok and base_url and not page.webhook_verified_at:
-            steps = connect_automatically(page, base_url.rstrip("/") + services.webhook_path(page))
-            if not all(step.ok for step in steps):
-                check = services.CredentialCheck(False, steps[-1].detail)
-        # The kinds that seed a demo entry point of their own (website chat's, on the sample shop).
-        lines = [
-            kind.hook("seed_demo")(entry_point.campaign)
-            for kind in all_kinds()
-            if kind.has("seed_demo")
-        ]
+        # Outside the transaction: a kind's hook may wait on its service (the Graph API).
+        lines = [kind.hook("seed_demo")(campaign, base_url=base_url) for kind in _seeding_kinds()]
         self.stdout.write("")
         self.stdout.write("Demo logins (also in var/demo-logins.txt):")
         for username, password in passwords.items():
             self.stdout.write(f"  {username:<11} password: {password}")
-        status = "connected" if check.ok else f"not connected yet: {check.message}"
-        self.stdout.write(f"Demo Facebook Page (sandbox): {status}")
         for line in lines:
             self.stdout.write(line)
+
+
+def _seeding_kinds():
+    return [kind for kind in all_kinds() if kind.has("seed_demo")]
 
 
 def _read_passwords(path):
@@ -91,17 +81,4 @@ def _ensure_demo_campaign():
         defaults={"description": "Customers of the sandbox's Acme Support page."},
     )
     campaign.agents.add(User.objects.get(username="demo-agent"))
-    entry_point = EntryPoint.objects.filter(campaign=campaign).first()
-    if entry_point is None:
-        entry_point = services.facebook_page_entry_point_create(
-            campaign=campaign, name="Acme Support page"
-        )
-    page = entry_point.facebook_page
-    if not page.has_credentials:
-        page.app_id = DEMO_PAGE["app_id"]
-        page.set_secret("app_secret", DEMO_PAGE["app_secret"])
-        page.set_secret("page_access_token", DEMO_PAGE["access_token"])
-        page.save()
-    if not page.has_webhook:
-        services.facebook_page_generate_webhook(page=page)
-    return entry_point
+    return campaign

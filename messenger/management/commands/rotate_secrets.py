@@ -7,7 +7,7 @@ then drop the old key. It prints counts and the pages whose secrets no configure
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.services import secrets_reencrypt
+from messenger.setup import secrets_reencrypt
 
 
 class Command(BaseCommand):
