@@ -17,6 +17,12 @@ class ContactSerializer(serializers.ModelSerializer):
     profile_pic = serializers.SerializerMethodField()
     campaign = serializers.IntegerField(source="entry_point.campaign_id", read_only=True)
     labels = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    # Messenger's, kept in the channel's details (Contact.channel_details): the names stay, as
+    # clients read them (DESIGN.md's contact JSON); other channels' contacts give "" and false.
+    gender = serializers.CharField(source="channel_details.gender", default="", read_only=True)
+    answered_elsewhere = serializers.BooleanField(
+        source="channel_details.answered_elsewhere", default=False, read_only=True
+    )
 
     class Meta:
         model = Contact
@@ -40,6 +46,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "last_message_at",
             "last_message_preview",
             "answered_elsewhere",
+            "channel_details",
             "created_at",
             "labels",
         ]

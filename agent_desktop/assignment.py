@@ -22,8 +22,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from agent_desktop.contact_state import OPEN, activity_record
 from agent_desktop.models import Activity, Contact, Notification
-from agent_desktop.workflow import OPEN, activity_record
 from campaigns.models import Campaign, Person
 from campaigns.people import online_q
 from campaigns.roles import ADMIN_GROUP

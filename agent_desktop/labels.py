@@ -1,7 +1,7 @@
 """Labels on contacts."""
 
+from agent_desktop.contact_state import activity_record
 from agent_desktop.models import Activity, Label
-from agent_desktop.workflow import activity_record
 
 
 class UnknownLabels(Exception):

@@ -1,4 +1,5 @@
-"""Contacts and their messages, channel-neutral: a channel is a name, an icon and profile fields."""
+"""Contacts and their messages, channel-neutral: the desktop knows a channel by its name (and the
+kind it registered, campaigns.kinds); what only one channel has lives in `channel_details`."""
 
 from django.conf import settings
 from django.db import models
@@ -36,9 +37,9 @@ class Contact(models.Model):
     first_name = models.CharField(max_length=120, blank=True)
     last_name = models.CharField(max_length=120, blank=True)
     profile_pic = models.FileField(upload_to="profile_pics/", blank=True, max_length=255)
+    # Language and time zone: every channel knows them (Messenger's profile, a browser's).
     locale = models.CharField(max_length=16, blank=True)
     timezone = models.FloatField(null=True, blank=True, help_text="Hours from UTC.")
-    gender = models.CharField(max_length=32, blank=True)
     profile_fetched_at = models.DateTimeField(null=True, blank=True)
     profile_error = models.CharField(max_length=255, blank=True)
 
@@ -56,8 +57,15 @@ class Contact(models.Model):
     # The customer's own last message: it opens the channel's reply window.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=160, blank=True)
-    # Another app owns the conversation (Messenger handover / conversation routing).
-    answered_elsewhere = models.BooleanField(default=False)
+    # What only the contact's channel knows, written by that channel only and shown through its
+    # kind's hooks (customer_info, contact_notice); keys by channel (README, "Contacts"):
+    # - messenger: "gender" (the User Profile API's, when the page may ask for it) and
+    #   "answered_elsewhere" (true while another app owns the conversation: standby events,
+    #   handover protocol).
+    # - webchat: the visitor's page URL, referrer, browser (the webchat app documents its own).
+    # Written with `agent_desktop.services.contact_channel_details_update` (merges under a row
+    # lock, so two writers at once both land). In the list's row: no join to draw a row.
+    channel_details = models.JSONField(default=dict, blank=True)
     # When the customer was last shown that an agent is typing (rate-limits typing_on).
     typing_sent_at = models.DateTimeField(null=True, blank=True)
     # When this conversation got its away reply (agent_desktop.away_replies): once until it is
@@ -139,7 +147,8 @@ class Message(models.Model):
     upload = models.FileField(upload_to="outgoing/%Y/%m/", blank=True, max_length=255)
     # Kind-specific details: quick-reply and postback payloads, reply_to, referral, reaction…
     details = models.JSONField(default=dict, blank=True)
-    # The channel's message id (Messenger `mid`); unique, so a redelivered event is one message.
+    # The channel's own id of the message (Messenger's `mid`; the API's `mid` field), unique, so
+    # a redelivered event is one message. Kept under the name the API and DESIGN.md use.
     mid = models.CharField(max_length=255, null=True, blank=True, unique=True)
     # Events that carry no mid of their own (reactions, referrals…) are deduplicated by this.
     event_key = models.CharField(max_length=255, null=True, blank=True, unique=True)

@@ -4,8 +4,9 @@ import hashlib
 
 from django.db.models import Count, F, Q
 
-from agent_desktop import search, signals
-from agent_desktop.models import Activity, Contact, Label, Message, Note
+from agent_desktop import channels, search, signals
+from agent_desktop.models import Activity, CannedResponse, Contact, Label, Message, Note
+from campaigns.models import EntryPoint
 from campaigns.roles import is_campaign_admin
 
 FILTERS = {
@@ -32,9 +33,7 @@ def contact_list(user, *, filter_name="all", query="", label=""):
 
     `filter_name`: one of FILTERS, or "any" for every status (the API filters on its own);
     `query`: words found in names or message text; `label`: a label's name."""
-    contacts = contacts_visible_to(user).select_related(
-        "entry_point__campaign", "entry_point__facebook_page", "assigned_to"
-    )
+    contacts = contacts_visible_to(user).select_related("entry_point__campaign", "assigned_to")
     if filter_name == "mine":
         contacts = contacts.filter(assigned_to=user).exclude(status=Contact.Status.CLOSED)
     elif filter_name == "unassigned":
@@ -71,7 +70,7 @@ def contact_for(user, pk):
     """One contact the user may see, with what the conversation page shows (or DoesNotExist)."""
     return (
         contacts_visible_to(user)
-        .select_related("entry_point__campaign", "entry_point__facebook_page", "assigned_to")
+        .select_related("entry_point__campaign", "assigned_to", *channels.contact_select_related())
         .annotate(message_count=Count("messages"))
         .prefetch_related("labels")
         .get(pk=pk)
@@ -104,7 +103,7 @@ def contact_list_fingerprint(contacts, waiting):
                 "first_name",
                 "last_name",
                 "profile_pic",
-                "answered_elsewhere",
+                "channel_details",
             ),
             *[(row.pk, label.pk) for row in contacts for label in row.labels.all()],
         ]
@@ -118,7 +117,7 @@ def conversation_fingerprint(contact):
             contact.assigned_to_id,
             contact.first_name,
             contact.profile_pic.name,
-            contact.answered_elsewhere,
+            contact.channel_details,
             *Message.objects.filter(contact=contact).values_list("pk", "status"),
             contact.snoozed_until,
             *Activity.objects.filter(contact=contact).values_list("pk"),
@@ -178,16 +177,12 @@ def timeline(contact):
 
 
 def entry_points_needing_attention(user):
-    """Entry points of the user's campaigns whose channel can't send replies (token invalid)."""
-    from campaigns.models import EntryPoint
-    from messenger.models import FacebookPage
-
-    entry_points = EntryPoint.objects.filter(
-        facebook_page__token_status=FacebookPage.TokenStatus.INVALID, is_archived=False
-    )
+    """Entry points of the user's campaigns whose replies can't go out ([RepliesBlocked]), as
+    their channels tell (a Facebook page's rejected token)."""
+    entry_points = EntryPoint.objects.filter(is_archived=False).select_related("campaign")
     if not is_campaign_admin(user):
         entry_points = entry_points.filter(campaign__in=user.campaigns.all())
-    return entry_points.select_related("campaign")
+    return channels.replies_blocked(entry_points)
 
 
 # --- A team's tools ----------------------------------------------------------------------------
@@ -208,8 +203,6 @@ def _notes_in_time(contact):
 def canned_responses_for(user, *, campaign=None):
     """Canned replies the user may use: the global ones and those of their campaigns (all for
     admins); with `campaign`, only the global ones and that campaign's."""
-    from agent_desktop.models import CannedResponse
-
     responses = CannedResponse.objects.select_related("campaign")
     if not is_campaign_admin(user):
         responses = responses.filter(Q(campaign=None) | Q(campaign__in=user.campaigns.all()))

@@ -12,8 +12,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agent_desktop import lifecycle, media
+from agent_desktop import assignment, lifecycle, media
+from agent_desktop.away_replies import away_replies_send
+from agent_desktop.channels import max_text_length, send_when_committed, sender_action
+from agent_desktop.contact_state import ActionRefused
 from agent_desktop.models import Contact, Message
+from agent_desktop.workflow import customer_wrote, may_act, reply_take
 from config.db import update_rows
 
 PREVIEW_LENGTH = 160
@@ -153,10 +157,6 @@ def _contacts_after_messages(groups, *, from_customer=True):
         assignments=_AFTER_INBOUND,
     )
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
-    from agent_desktop import assignment
-    from agent_desktop.away_replies import away_replies_send
-    from agent_desktop.workflow import customer_wrote
-
     written_to = [contact.pk for contact, _ in customers_wrote]
     if opened:
         lifecycle.customers_wrote.send(sender=Contact, opened=opened)
@@ -236,10 +236,25 @@ def mark_read(*, contact, watermark):
     )
 
 
-def contact_set_answered_elsewhere(*, contact, answered_elsewhere: bool):
-    if contact.answered_elsewhere != answered_elsewhere:
-        Contact.objects.filter(pk=contact.pk).update(answered_elsewhere=answered_elsewhere)
-        contact.answered_elsewhere = answered_elsewhere
+def contact_channel_details_update(*, contact, **values):
+    """Set keys of the contact's `channel_details`, keeping the others (the channel's own
+    fields, see Contact). The row is read again under its lock and merged, so two writers at
+    once (a profile fetch, a routing change) both land. Nothing is written when the contact
+    already holds these values."""
+    if all(contact.channel_details.get(key) == value for key, value in values.items()):
+        return
+    with transaction.atomic():
+        current = (
+            Contact.objects.select_for_update()
+            .filter(pk=contact.pk)
+            .values_list("channel_details", flat=True)
+            .first()
+        )
+        if current is None:  # deleted meanwhile
+            return
+        merged = {**current, **values}
+        Contact.objects.filter(pk=contact.pk).update(channel_details=merged)
+    contact.channel_details = merged
 
 
 def _insert_once(*, contact, direction, source, status, incoming):
@@ -284,10 +299,6 @@ def _attachment_kind(attachment):
 
 
 # --- What agents do ---------------------------------------------------------------------------
-class ActionRefused(Exception):
-    """An agent's action that can't be done, with a message to show them."""
-
-
 def contact_mark_read(*, contact, agent):
     """Opening a conversation reads it, unless it belongs to someone else."""
     if contact.unread_count and contact.assigned_to_id in (None, agent.pk):
@@ -302,8 +313,6 @@ TYPING_INTERVAL = timedelta(seconds=5)
 
 def _may_answer(contact, agent):
     """Whether the agent may write to this customer now (the workflow's rule for replies)."""
-    from agent_desktop.workflow import may_act
-
     return contact.status != Contact.Status.CLOSED and may_act(contact, agent)
 
 
@@ -311,8 +320,6 @@ def agent_typing(*, contact, agent):
     """The agent types a reply: the customer sees "typing…". Rate-limited by a conditional
     UPDATE (of concurrent calls within TYPING_INTERVAL only one matches); sent by a task once
     the request's work is committed. Returns whether one was queued."""
-    from agent_desktop.channels import sender_action
-
     if not _may_answer(contact, agent):
         return False
     now = timezone.now()
@@ -326,8 +333,6 @@ def agent_typing(*, contact, agent):
 def conversation_opened(*, contact, agent):
     """The agent opened the conversation: one "seen" for the customer per opening (not per
     poll of the live panel), when the agent may answer them."""
-    from agent_desktop.channels import sender_action
-
     if _may_answer(contact, agent) and contact.last_inbound_at is not None:
         transaction.on_commit(lambda: sender_action(contact, "mark_seen"))
 
@@ -336,8 +341,6 @@ def reply_retry(*, message, agent):
     """Send a failed reply again: the same message, queued again only if it is still failed
     and was never sent (a conditional UPDATE, so two clicks queue it once; the send itself is
     claimed once per attempt, see messenger.outbound)."""
-    from agent_desktop.channels import send_when_committed
-
     contact = message.contact
     if message.source == Message.Source.AUTOMATIC:
         raise ActionRefused("An automatic reply is not sent again: answer the customer yourself.")
@@ -377,8 +380,6 @@ def reply_send(*, contact, agent, text="", upload=None, can_reply=True, refusal=
     `can_reply`/`refusal` come from the channel's reply window, checked by the caller. A file is
     an image only when its bytes decode as one (agent_desktop.media), whatever the browser said.
     """
-    from agent_desktop.channels import max_text_length
-
     if contact.entry_point.is_archived:
         raise ActionRefused(
             "This conversation's entry point is archived: it is kept to read, not to answer."
@@ -408,9 +409,6 @@ def _kept_upload(upload):
 
 
 def _queue_reply(contact, agent, parts, upload, attachment):
-    from agent_desktop.channels import send_when_committed
-    from agent_desktop.workflow import reply_take
-
     reply_take(contact=contact, agent=agent)  # answering a customer takes them, or is refused
     now = timezone.now()
     messages = [_queue_outgoing(contact, agent, now, text=part) for part in parts]

@@ -245,8 +245,10 @@ def retry_reply(request, pk):
 @require_POST
 def refresh_profile(request, pk):
     contact = _contact_or_404(request, pk)
-    channels.refresh_profile(contact)
-    messages.info(request, "Asking Facebook for the latest profile…")
+    if channels.fetches_profiles(contact):
+        channels.refresh_profile(contact)
+        source = channels.kind_of(contact).badge_label  # "Facebook"
+        messages.info(request, f"Asking {source} for the latest profile…")
     return redirect(_back_to(request, contact))
 
 

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from agent_desktop import assignment
+from agent_desktop.contact_state import OPEN, ActionRefused, activity_record
 from agent_desktop.models import Activity, Contact
-from agent_desktop.services import ActionRefused
 from campaigns.roles import can_take_over
 
 Status = Contact.Status
-OPEN = [Status.NEW, Status.ASSIGNED, Status.PENDING, Status.SNOOZED]
 # A contact someone takes is being answered, unless it is waiting on the customer.
 _ANSWERING = Case(
     When(status=Status.PENDING, then=Value(Status.PENDING)), default=Value(Status.ASSIGNED)
@@ -40,16 +40,6 @@ class Conflict(ActionRefused):
     def __init__(self, message, contact):
         super().__init__(message)
         self.assigned_to = contact.assigned_to_id
-
-
-def activity_record(contact, kind, actor, target=None):
-    """Keep one change in the contact's timeline. `target`: a user (transferred to, taken over
-    from) or a short text (a label's name); `actor` None is the customer or the app itself."""
-    target_user = target if hasattr(target, "get_username") else None
-    text = "" if target is None or target_user is not None else str(target)[:120]
-    return Activity.objects.create(
-        contact=contact, kind=kind, actor=actor, target_user=target_user, target_text=text
-    )
 
 
 def user_name(user):
@@ -90,8 +80,6 @@ def contact_release(*, contact, agent):
         status=Case(When(status=Status.ASSIGNED, then=Value(Status.NEW)), default=F("status")),
     )
     # Waiting again: automatic assignment gives it to someone else (the releaser gave it up).
-    from agent_desktop import assignment
-
     if contact.status == Status.NEW:
         assignment.when_committed(assignment.assign_next, contact, excluding=[agent])
 
@@ -149,8 +137,6 @@ def contact_reopen(*, contact, agent):
         status=Status.ASSIGNED if contact.assigned_to_id else Status.NEW,
     )
     if contact.status == Status.NEW:  # open without a holder: waits for an agent
-        from agent_desktop import assignment
-
         assignment.when_committed(assignment.assign_contacts, [contact.pk])
 
 
@@ -219,8 +205,6 @@ def customer_wrote(contact_ids):
 
 def wake_snoozed(now=None):
     """Snoozed contacts whose time has come are open again (beat task); returns how many."""
-    from agent_desktop import assignment
-
     is_due = Q(status=Status.SNOOZED, snoozed_until__lte=now or timezone.now())
     woken = []
     for contact in Contact.objects.filter(is_due).order_by("pk"):
@@ -244,8 +228,6 @@ def _wake(contact, still, *, reason):
 def _capacity_freed(holder):
     """`holder` no longer holds a conversation: once committed, automatic assignment may give
     them a waiting one."""
-    from agent_desktop import assignment
-
     if holder is not None:
         assignment.when_committed(assignment.assign_waiting_for, holder)
 

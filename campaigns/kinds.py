@@ -41,6 +41,13 @@ Desktop (agent_desktop, by the contact's channel):
 - `refresh_profile(contact_id)`: fetch the customer's profile again (optional),
 - `sender_action(contact_id, action)`: "typing_on" or "mark_seen" for the customer,
 - `customer_info(contact) -> list[(label, value)]`: the channel's own lines in Customer Info,
+- `contact_select_related`: a tuple of relations (from Contact) the desktop selects with a
+  contact it opens, so `customer_info` reads them without a query of its own,
+- `contact_notice(contact) -> agent_desktop.channels.ContactNotice | None`: a badge in the
+  contact's list row and a sentence above the conversation (Messenger: another app owns it),
+- `replies_blocked(entry_points) -> list[agent_desktop.channels.RepliesBlocked]`: of these
+  entry points (a queryset of the kind's, not archived), those whose replies can't go out now,
+  with why and what to do (the desktop's banner),
 - `max_text_length`, `max_attachment_bytes`: limits (dotted paths to ints).
 """
 

@@ -4,6 +4,8 @@ import os
 
 from celery import Celery, signals
 
+from config.logging import RedactSecrets
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("campaign_builder")
@@ -36,8 +38,6 @@ def reuse_database_connections(sender=None, **kwargs):
 def redact_secrets_in_worker_logs(logger, **kwargs):
     """A worker replaces the root logger's handlers with its own, which lack the settings'
     filter: at DEBUG, urllib3 would log Graph URLs with their access tokens."""
-    from config.logging import RedactSecrets
-
     for handler in logger.handlers:
         if not any(isinstance(f, RedactSecrets) for f in handler.filters):
             handler.addFilter(RedactSecrets())

@@ -313,7 +313,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 # Deliveries still unprocessed this long after they arrived are enqueued again by the sweep.
 DELIVERY_SWEEP_AFTER_SECONDS = env.int("DELIVERY_SWEEP_AFTER_SECONDS", default=120)
-# The most deliveries a worker applies in one transaction (messenger.services.process_deliveries).
+# The most deliveries a worker applies in one transaction (messenger.processing.process_deliveries).
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-deliveries": {

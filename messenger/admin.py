@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from messenger import services
+from messenger.delivery_queue import retry_delivery
 from messenger.models import FacebookPage, WebhookDelivery
 
 
@@ -28,7 +28,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Process again (idempotent: nothing is doubled)")
     def process_again(self, request, queryset):
         for delivery in queryset:
-            services.retry_delivery(delivery)
+            retry_delivery(delivery)
         self.message_user(request, f"{queryset.count()} deliveries queued again.", messages.SUCCESS)
 
     def has_add_permission(self, request):

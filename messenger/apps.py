@@ -35,8 +35,12 @@ class MessengerConfig(AppConfig):
                     # The desktop (agent_desktop)
                     "enqueue_send": "messenger.outbound.enqueue_send",
                     "reply_window": "messenger.outbound.reply_window",
-                    "refresh_profile": "messenger.services.enqueue_profile_refresh",
+                    "refresh_profile": "messenger.profiles.enqueue_profile_refresh",
                     "sender_action": "messenger.outbound.enqueue_sender_action",
+                    "customer_info": "messenger.desk.customer_info",
+                    "contact_select_related": "messenger.desk.CONTACT_SELECT_RELATED",
+                    "contact_notice": "messenger.desk.contact_notice",
+                    "replies_blocked": "messenger.desk.replies_blocked",
                     "max_text_length": "messenger.limits.MAX_TEXT_LENGTH",
                     "max_attachment_bytes": "messenger.limits.MAX_ATTACHMENT_BYTES",
                 },

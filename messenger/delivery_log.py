@@ -8,8 +8,9 @@ from django.db.models.functions import Length
 
 from campaigns.audit import Action, audit_record
 from messenger import events as ev
-from messenger import services
+from messenger.delivery_queue import enqueue_processing, retry_delivery
 from messenger.models import WebhookDelivery
+from messenger.processing import CAMPAIGN_INACTIVE
 
 
 def deliveries_of(facebook_page, *, status=""):
@@ -58,7 +59,7 @@ def describe(delivery):
 
 def replay(delivery, *, actor=None):
     with transaction.atomic():
-        services.retry_delivery(delivery)
+        retry_delivery(delivery)
         audit_record(
             actor,
             Action.DELIVERIES_REPLAYED,
@@ -76,7 +77,7 @@ def ignored_while_inactive(facebook_page):
     return WebhookDelivery.objects.filter(
         facebook_page=facebook_page,
         status=WebhookDelivery.Status.IGNORED,
-        last_error=services.CAMPAIGN_INACTIVE,
+        last_error=CAMPAIGN_INACTIVE,
     )
 
 
@@ -93,7 +94,7 @@ def replay_ignored_while_inactive(facebook_page, *, actor=None):
         replayed = taken.update(status=WebhookDelivery.Status.RECEIVED, attempts=0, last_error="")
         if replayed:
             audit_record(actor, Action.DELIVERIES_REPLAYED, entry_point, deliveries=replayed)
-            transaction.on_commit(lambda: services.enqueue_processing(ids))
+            transaction.on_commit(lambda: enqueue_processing(ids))
     return replayed
 
 

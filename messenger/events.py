@@ -31,7 +31,7 @@ UNSAFE_CODE_POINTS = re.compile(
 def load_body(text):
     """A stored webhook body decoded, with every string made safe to store and show (see
     `storable`). Every reader of a body goes through it: the workers' batches and single
-    retries (messenger.services) and the delivery log."""
+    retries (messenger.processing) and the delivery log."""
     value = json.loads(text)
     if text.isascii() and "\\u" not in text:
         return value  # no escapes, no raw non-ASCII: nothing to replace (most of Facebook's)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messenger import graph
 from messenger.models import FacebookPage
-from messenger.services import mark_token_invalid
+from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)
 

@@ -32,9 +32,11 @@ from django.utils.dateparse import parse_datetime
 from agent_desktop import media
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import upload_name
-from messenger import graph, services
+from messenger import graph
+from messenger.delivery_queue import SEND_MARK_SEEN, SEND_MESSAGE, SEND_TYPING_ON, enqueue
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 from messenger.models import FacebookPage
+from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +125,7 @@ def reply_window(contact, now=None) -> ReplyWindow:
 def enqueue_send(message_id):
     """Queue the Send API task for a queued outgoing message (the desktop's outbound hook, run
     on commit). Returns False when the broker could not take it; the sweep sends it later."""
-    from messenger.tasks import send_message as send_task
-
-    return services.enqueue(send_task, message_id)
+    return enqueue(SEND_MESSAGE, message_id)
 
 
 def sweep_unsent_messages(limit=200):
@@ -174,10 +174,8 @@ SENDER_ACTIONS = ("typing_on", "mark_seen")
 def enqueue_sender_action(contact_id, action):
     """Queue a sender action for the customer (the desktop's hook, called after its rate
     limit): best effort, a broker outage just loses it."""
-    from messenger.tasks import send_mark_seen, send_typing_on
-
-    task = {"typing_on": send_typing_on, "mark_seen": send_mark_seen}[action]
-    return services.enqueue(task, contact_id)
+    task_name = {"typing_on": SEND_TYPING_ON, "mark_seen": SEND_MARK_SEEN}[action]
+    return enqueue(task_name, contact_id)
 
 
 def send_sender_action(contact_id, action):
@@ -500,7 +498,7 @@ def _graph_refused(message, page, exc):
         logger.info("send %s: %s, to be retried", message.pk, type(exc).__name__)
         raise exc
     if isinstance(exc, graph.TokenInvalid):
-        services.mark_token_invalid(page, exc, while_doing="sending a reply")
+        mark_token_invalid(page, exc, while_doing="sending a reply")
     return _fail(message, explain_send_error(exc))
 
 

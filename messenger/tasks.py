@@ -1,11 +1,14 @@
-"""Celery tasks: thin, idempotent, taking ids. The work is in messenger.services."""
+"""Celery tasks: thin, idempotent, taking ids. The work is in the modules they call; this module
+is the top of the package (nothing in it imports it: tasks are sent by name, see
+messenger.delivery_queue)."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from messenger import graph, health, outbound, services
+from messenger import graph, health, outbound, processing, profiles
+from messenger.delivery_queue import sweep_stale_deliveries as sweep_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -18,22 +21,24 @@ def _backoff(retries):
     return steps[min(retries, len(steps) - 1)]
 
 
-@shared_task(bind=True, max_retries=services.MAX_PROCESSING_ATTEMPTS)
+@shared_task(bind=True, max_retries=processing.MAX_PROCESSING_ATTEMPTS)
 def process_delivery(self, delivery_id):
     try:
-        services.process_delivery(delivery_id)
+        processing.process_delivery(delivery_id)
     except Exception as exc:
-        if services.record_processing_failure(delivery_id, exc):
+        if processing.record_processing_failure(delivery_id, exc):
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
         logger.exception("delivery %s failed for good", delivery_id)
 
 
-@shared_task(bind=True, max_retries=services.MAX_PROCESSING_ATTEMPTS)
+@shared_task(bind=True, max_retries=processing.MAX_PROCESSING_ATTEMPTS)
 def process_deliveries(self, delivery_ids):
     """Deliveries stored by the webhook, in batches. One that fails is tried again on its own,
     with backoff, by `process_delivery`; a batch that could not start, as a whole."""
     try:
-        again = services.process_deliveries(delivery_ids, linger_seconds=services.LINGER_SECONDS)
+        again = processing.process_deliveries(
+            delivery_ids, linger_seconds=processing.LINGER_SECONDS
+        )
     except Exception as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     for delivery_id in again:
@@ -44,7 +49,7 @@ def process_deliveries(self, delivery_ids):
 def fetch_profiles(self, contact_ids):
     """Profiles of new contacts, fetched together; those Facebook could not give now are
     asked for again with backoff."""
-    again = services.fetch_profiles(contact_ids)
+    again = profiles.fetch_profiles(contact_ids)
     if again and self.request.retries < self.max_retries:
         raise self.retry(args=[again], countdown=_backoff(self.request.retries))
 
@@ -83,13 +88,13 @@ def sweep_unsent_messages():
 @shared_task
 def sweep_stale_deliveries():
     """Enqueue again the deliveries that were stored but not processed in time."""
-    return services.sweep_stale_deliveries()
+    return sweep_deliveries()
 
 
 @shared_task
 def sweep_missing_profiles():
     """Ask again for the profiles whose first fetch was lost."""
-    return services.sweep_missing_profiles()
+    return profiles.sweep_missing_profiles()
 
 
 @shared_task

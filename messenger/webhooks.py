@@ -15,9 +15,11 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from campaigns.secrets import SecretUnreadable
-from messenger import services, webhook_pages
+from messenger import webhook_pages
+from messenger.ingest import MAX_BODY_BYTES, store_delivery
 from messenger.selectors import facebook_page_by_webhook_key
 from messenger.setup import facebook_page_mark_webhook_verified
+from messenger.signatures import SignatureInvalid, verify_signature
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +67,18 @@ class MessengerWebhookView(View):
             # empty body. Facebook always sends the length.
             return _reject(page, 411, "no Content-Length (chunked posts are not read)")
         declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > services.MAX_BODY_BYTES:
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
             return _reject(page, 413, "body larger than 1 MiB")
         try:
             body = request.body
         except RequestDataTooBig:
             return _reject(page, 413, "body larger than 1 MiB")
-        if len(body) > services.MAX_BODY_BYTES:
+        if len(body) > MAX_BODY_BYTES:
             return _reject(page, 413, "body larger than 1 MiB")
         signature = request.headers.get("X-Hub-Signature-256", "")
         try:
             _verify(body, signature, page)
-        except services.SignatureInvalid:
+        except SignatureInvalid:
             # The App Secret may have changed since this process read it: check once more
             # against the stored one.
             try:
@@ -87,14 +89,14 @@ class MessengerWebhookView(View):
                 return self._unknown_key()
             try:
                 _verify(body, signature, page)
-            except services.SignatureInvalid as exc:
+            except SignatureInvalid as exc:
                 return _reject(page, 403, str(exc))
         try:
             text = body.decode("utf-8")
             json.loads(text)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return _reject(page, 400, "signed body is not JSON")
-        services.store_delivery(page_id=page.pk, body=text)
+        store_delivery(page_id=page.pk, body=text)
         return _plain("EVENT_RECEIVED", 200)
 
     def _unknown_key(self):
@@ -109,7 +111,7 @@ class MessengerWebhookView(View):
 
 
 def _verify(body, signature, page):
-    services.verify_signature(body=body, header=signature, app_secret=page.app_secret)
+    verify_signature(body=body, header=signature, app_secret=page.app_secret)
 
 
 def _reject(page, status, reason):

@@ -1,12 +1,12 @@
 from django import template
 from django.utils import timezone
 
-from agent_desktop import media, search
+from agent_desktop import media, search, workflow
+from agent_desktop.models import Notification
+from agent_desktop.profile import notification_preferences_of
 from campaigns.people import HEARTBEAT_SECONDS, person_read
 
 register = template.Library()
-
-GENDERS = {"female": "Female", "male": "Male"}
 
 
 @register.filter
@@ -46,11 +46,6 @@ def utc_offset(hours):
     sign = "+" if hours >= 0 else "-"
     whole, minutes = divmod(round(abs(hours) * 60), 60)
     return f"UTC{sign}{whole}" + (f":{minutes:02d}" if minutes else "")
-
-
-@register.filter
-def gender_label(value):
-    return GENDERS.get(value, value.capitalize() if value else "")
 
 
 @register.filter
@@ -105,16 +100,12 @@ def highlight_hits(text, words):
 @register.filter
 def activity_text(activity):
     """A timeline line: "Alex claimed", "Dana transferred to Sam", "reopened by customer"."""
-    from agent_desktop.workflow import activity_text as text
-
-    return text(activity)
+    return workflow.activity_text(activity)
 
 
 @register.simple_tag
 def latest_mention_id(user):
     """The id of the user's newest notification: the desktop's script tells only later ones."""
-    from agent_desktop.models import Notification
-
     return (
         Notification.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True).first()
         or 0
@@ -141,6 +132,4 @@ def presence_toggle(context):
 @register.simple_tag
 def notification_preferences(user):
     """{name: bool}: what the person chose on their profile page for js/notifications.js."""
-    from agent_desktop.profile import notification_preferences_of
-
     return notification_preferences_of(user)

@@ -13,8 +13,8 @@ def make_contact(entry_point):
 
     def make(psid="6500000000000001", *, first_name="", entry_point_=None, minutes_ago=5, **fields):
         when = timezone.now() - timedelta(minutes=minutes_ago)
+        fields.setdefault("channel", "messenger")
         contact = Contact.objects.create(
-            channel="messenger",
             entry_point=entry_point_ or entry_point,
             external_id=psid,
             first_name=first_name,

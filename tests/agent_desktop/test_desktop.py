@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agent_desktop.models import Message
+from campaigns.kinds import all_kinds
 
 DESKTOP = reverse("agent_desktop:home")
 
@@ -16,7 +17,9 @@ def contact_url(contact, name="contact", *args):
 
 def test_an_empty_queue_says_where_contacts_come_from(agent_client):
     html = agent_client.get(DESKTOP).content.decode()
-    assert "When customers write to your campaigns' Facebook Pages" in html
+    start = html.index("When customers write to your campaigns on ")
+    sentence = html[start : html.index("they appear here within seconds.", start)]
+    assert all(kind.channel_label in sentence for kind in all_kinds()), sentence
 
 
 def test_the_queue_shows_each_contact_with_the_messenger_badge(agent_client, make_contact):
@@ -167,7 +170,11 @@ def test_the_conversation_renders_every_kind_in_order(agent_client, make_contact
 
 def test_customer_info_shows_the_profile(agent_client, make_contact):
     contact = make_contact(
-        first_name="Maria", last_name="Schmidt", locale="de_DE", timezone=1, gender="female"
+        first_name="Maria",
+        last_name="Schmidt",
+        locale="de_DE",
+        timezone=1,
+        channel_details={"gender": "female"},
     )
     html = agent_client.get(contact_url(contact)).content.decode()
     for text in [

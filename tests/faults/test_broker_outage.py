@@ -17,7 +17,7 @@ from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PAGE_ID = PAGE["page_id"]
-# What `messenger.services.enqueue` logs when the broker refuses a wake-up.
+# What `messenger.delivery_queue.enqueue` logs when the broker refuses a wake-up.
 FAILED_PUBLISH = re.compile(r"enqueue messenger\.tasks\.process_deliveries\(.*\) failed: ")
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAGE_ID = PAGE["page_id"]
 DELIVERIES = 40
 EVENTS_PER_DELIVERY = 5
-# What the worker logs when a batch fails (messenger.services._apply_batch).
+# What the worker logs when a batch fails (messenger.processing._apply_batch).
 FAILED_BATCH = re.compile(r"batch of (\d+) deliveries failed \(OperationalError\)")
 
 

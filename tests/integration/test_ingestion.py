@@ -45,7 +45,11 @@ def test_signed_posts_become_contacts_with_facebook_profiles(
         lambda: Contact.objects.filter(external_id="6512345678901234", first_name="Maria").first(),
         message="Maria's profile",
     )
-    assert maria.name == "Maria Schmidt" and maria.locale == "de_DE" and maria.gender == "female"
+    assert (
+        maria.name == "Maria Schmidt"
+        and maria.locale == "de_DE"
+        and maria.channel_details["gender"] == "female"
+    )
     assert maria.profile_pic.name.endswith(".png")
     statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
     assert statuses == ["processed"] * 6

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
-from messenger import services
+from messenger import processing, services
 from messenger.models import WebhookDelivery
 from messenger.sandbox.facebook_webhooks import encode_like_facebook, page_body, text_item
 from tests.conftest import PAGE
@@ -104,7 +104,7 @@ def test_a_closed_contact_reopens_in_a_batch(connected_page, agent):
 def test_one_failing_delivery_holds_no_other_back(connected_page, monkeypatch):
     deliveries = customer_posts(connected_page, customers=3, posts=1)
     bad = deliveries[1]
-    real_pages_for = services._pages_for
+    real_pages_for = processing._pages_for
 
     def pages_for(receiving_page, events):
         # Fault injection: a delivery whose processing raises (a bug, a database error).
@@ -112,7 +112,7 @@ def test_one_failing_delivery_holds_no_other_back(connected_page, monkeypatch):
             raise RuntimeError("boom")
         return real_pages_for(receiving_page, events)
 
-    monkeypatch.setattr(services, "_pages_for", pages_for)
+    monkeypatch.setattr(processing, "_pages_for", pages_for)
     assert services.process_deliveries([d.pk for d in deliveries]) == [bad.pk]
     statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
     assert statuses == {
@@ -141,7 +141,7 @@ def snapshot():
         "last_message_preview",
         "last_message_at",
         "last_inbound_at",
-        "answered_elsewhere",
+        "channel_details",
     )
     messages = Message.objects.values_list(
         "contact__external_id", "mid", "direction", "source", "kind", "text", "status"

@@ -39,7 +39,7 @@ def test_once_the_customer_wrote_the_same_events_apply_to_their_contact(deliver,
     assert contact.messages.get(direction="out").status == "read"
     kinds = sorted(contact.messages.filter(direction="in").values_list("kind", flat=True))
     assert kinds == ["handover", "optin", "reaction"]
-    assert contact.answered_elsewhere is True  # 31: another app took the thread
+    assert contact.channel_details["answered_elsewhere"] is True  # 31: another app took the thread
 
 
 def test_a_postback_or_a_referral_starts_a_conversation(deliver, payload):

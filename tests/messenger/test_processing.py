@@ -145,10 +145,10 @@ def test_postbacks_referrals_and_reactions_are_shown_once(deliver, payload):
 
 def test_standby_events_are_stored_and_show_another_app_answers(deliver, payload):
     deliver(payload("29"))
-    assert contact().answered_elsewhere is True
+    assert contact().channel_details["answered_elsewhere"] is True
     assert Message.objects.get().details["standby"] is True
     deliver(payload("30"))  # thread control passed to us
-    assert contact().answered_elsewhere is False
+    assert contact().channel_details["answered_elsewhere"] is False
 
 
 def test_several_entries_and_events_in_one_post_in_order(deliver, payload):

@@ -37,7 +37,11 @@ def test_a_new_contact_gets_its_full_profile_and_picture(customer, fake_graph):
     assert fetch(customer) == []
     customer.refresh_from_db()
     assert (customer.first_name, customer.last_name) == ("Maria", "Schmidt")
-    assert (customer.locale, customer.timezone, customer.gender) == ("de_DE", 1.0, "female")
+    assert (customer.locale, customer.timezone, customer.channel_details["gender"]) == (
+        "de_DE",
+        1.0,
+        "female",
+    )
     assert customer.name == "Maria Schmidt"
     assert customer.profile_pic.name == f"profile_pics/{customer.pk}.png"
     assert customer.profile_pic.read().startswith(b"\x89PNG")
