@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agent_desktop', '0011_kinds_from_the_registry'),
+        ('agent_desktop', '0012_contact_channel_details'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
