@@ -31,6 +31,14 @@ class SpreadSerializer(serializers.Serializer):
 class CsatSerializer(serializers.Serializer):
     responses = serializers.IntegerField()
     average = serializers.FloatField(allow_null=True)
+    sent = serializers.IntegerField(help_text="Surveys sent (answered or not).")
+
+
+class CsatSkippedSerializer(serializers.Serializer):
+    window_closed = serializers.IntegerField(
+        help_text="Messenger's 24 h window had closed: no survey may be sent."
+    )
+    channel = serializers.IntegerField(help_text="The conversation's channel can't ask.")
 
 
 class SummarySerializer(serializers.Serializer):
@@ -47,6 +55,7 @@ class SummarySerializer(serializers.Serializer):
     first_responses = serializers.IntegerField()
     first_responses_within_target = serializers.IntegerField()
     csat = CsatSerializer()
+    csat_skipped = CsatSkippedSerializer()
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     tz = serializers.CharField()
