@@ -31,7 +31,6 @@ class SpreadSerializer(serializers.Serializer):
 class CsatSerializer(serializers.Serializer):
     responses = serializers.IntegerField()
     average = serializers.FloatField(allow_null=True)
-    sent = serializers.IntegerField(help_text="Surveys sent (answered or not).")
 
 
 class CsatSkippedSerializer(serializers.Serializer):
@@ -55,6 +54,7 @@ class SummarySerializer(serializers.Serializer):
     first_responses = serializers.IntegerField()
     first_responses_within_target = serializers.IntegerField()
     csat = CsatSerializer()
+    csat_sent = serializers.IntegerField(help_text="CSAT surveys sent (answered or not).")
     csat_skipped = CsatSkippedSerializer()
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()

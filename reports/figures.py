@@ -196,8 +196,8 @@ def summary(scope, counts_by_sender=None):
         "csat": {
             "responses": closing["csat_responses"],
             "average": _rounded(closing["csat_average"]),
-            "sent": surveys["sent"],
         },
+        "csat_sent": surveys["sent"],
         "csat_skipped": surveys["skipped"],
         "since": scope.since.astimezone(scope.zone).isoformat(),
         "until": scope.until.astimezone(scope.zone).isoformat(),
