@@ -5,6 +5,7 @@ the customer's tap comes back as a signed webhook, and the reports count it."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from agent_desktop import workflow
@@ -22,6 +23,8 @@ from messenger.setup import webhook_path
 from reports.models import ConversationCycle
 from tests.conftest import PAGE
 from tests.messenger.conftest import PSID
+from tests.webchat.conftest import SHOP, Widget
+from webchat import services as webchat_setup
 
 QUESTION = "How did we do today?"
 
@@ -204,3 +207,56 @@ def test_without_csat_nothing_is_sent(client, admin_user, campaign, connected_pa
     close(contact, admin_user)
     assert fake_graph.sent_messages(PSID) == []
     assert ConversationCycle.objects.get(contact=contact).csat_status == ""
+
+
+# --- Website chat: the widget asks, through the real visitor API ----------------------------
+@pytest.fixture
+def widget(csat_campaign):
+    cache.clear()  # the visitor API's rate limits start fresh
+    entry_point = webchat_setup.web_chat_entry_point_create(
+        campaign=csat_campaign, name="Shop chat"
+    )
+    chat = entry_point.web_chat
+    chat.allowed_origins = [SHOP]
+    chat.save()
+    return Widget(chat.widget_key)
+
+
+def test_the_widget_gets_the_survey_after_the_close_and_its_answer_is_counted(
+    widget, admin_user, admin_client
+):
+    widget.start(name="Vera")
+    widget.say("Is this in stock?")
+    visitor = Contact.objects.get(channel="webchat")
+    assert widget.get("messages/").json()["survey"] is None  # open: nothing asked yet
+
+    workflow.contact_close(contact=visitor, agent=admin_user)
+    cycle = ConversationCycle.objects.get(contact=visitor)
+    assert widget.get("messages/").json()["survey"] == {"cycle": cycle.pk, "question": QUESTION}
+
+    # Malformed answers: 400, nothing stored; another survey's id: 404.
+    assert widget.post("survey/", {"cycle": cycle.pk, "rating": 6}).status_code == 400
+    assert widget.post("survey/", {"cycle": cycle.pk, "rating": True}).status_code == 400
+    assert widget.post("survey/", {"cycle": str(cycle.pk), "rating": 3}).status_code == 400
+    assert widget.post("survey/", {"cycle": cycle.pk + 1, "rating": 3}).status_code == 404
+    cycle.refresh_from_db()
+    assert cycle.csat_status == "sent"
+
+    answer = {"cycle": cycle.pk, "rating": 4, "comment": " Quick and kind "}
+    assert widget.post("survey/", answer).status_code == 204
+    assert widget.post("survey/", {**answer, "rating": 1}).status_code == 404  # answered
+
+    cycle.refresh_from_db()
+    assert (cycle.csat_rating, cycle.csat_comment, cycle.csat_status) == (
+        4,
+        "Quick and kind",
+        "answered",
+    )
+    visitor.refresh_from_db()
+    assert visitor.status == Contact.Status.CLOSED  # answering reopened nothing
+    assert widget.get("messages/").json()["survey"] is None
+    # Not shown to the visitor as a message of theirs.
+    assert widget.get("messages/").json()["messages"][-1]["text"] == "Is this in stock?"
+    html = admin_client.get(f"/desktop/contacts/{visitor.pk}/").content.decode()
+    assert "Rated 4/5" in html
+    assert summary(admin_client)["csat"] == {"responses": 1, "average": 4.0}
