@@ -60,16 +60,14 @@ def test_a_supervisor_sees_who_waits_and_who_is_late(
         "href", f"/desktop/contacts/{late.pk}/"
     )
     expect(page.get_by_test_id("live-late-count")).to_have_class("card figure figure-late")
-    presence = page.get_by_test_id("member").filter(has_text="Alex").get_by_test_id(
-        "member-presence"
+    presence = (
+        page.get_by_test_id("member").filter(has_text="Alex").get_by_test_id("member-presence")
     )
     expect(presence).to_have_text("● Online")
 
     # A new customer appears with the next poll, no reload.
     customer_writes(entry_point, "6500000000000952", "Mo", minutes_ago=0)
-    expect(page.get_by_test_id("live-waiting").locator("dd").first).to_have_text(
-        "2", timeout=12000
-    )
+    expect(page.get_by_test_id("live-waiting").locator("dd").first).to_have_text("2", timeout=12000)
     expect(page.get_by_test_id("late-row")).to_have_count(1)  # Mo is within the target
 
     for width in WIDTHS:

@@ -198,7 +198,7 @@ def test_a_close_outside_the_24h_window_sends_nothing_and_is_counted_as_skipped(
     assert figures["csat_skipped"]["window_closed"] == 1
     assert figures["csat_sent"] == 0
     page = admin_client.get("/reports/").content.decode()
-    assert "1 (24 h window closed)" in page
+    assert "0 of 0 surveys answered; 1 skipped (24 h window closed)" in page
 
 
 def test_without_csat_nothing_is_sent(client, admin_user, campaign, connected_page, fake_graph):
