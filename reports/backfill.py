@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from agent_desktop.models import Activity, Contact, Message
+from agent_desktop.workflow import PENDING_TARGET
 from campaigns.business_hours import open_seconds_between
 from reports.models import ConversationCycle
 from reports.rollup import COUNTED_KINDS
@@ -73,8 +74,6 @@ def _events_of(contact_ids):
 
 def _cycles_of(contact, timeline):
     """The contact's cycles, replaying its timeline as the live hooks would have seen it."""
-    from agent_desktop.workflow import PENDING_TARGET
-
     schedule = contact.entry_point.campaign.business_hours
     done, cycle, holder, pending = [], None, None, False
 

@@ -1,14 +1,15 @@
 """The figures of a report (reports.period.Scope), from SQL aggregates over indexed columns of
 the cycle table and of Message.
 
-Percentiles: the database numbers the durations in order (a window function, the same SQL on
-PostgreSQL and SQLite) and answers only the values at the two ranks around each percentile,
-which are interpolated linearly (what PostgreSQL's percentile_cont does).
+Percentiles: linear interpolation between the two nearest ranks (what PostgreSQL's
+percentile_cont does), from the durations sorted by the database (see percentiles()), with the
+same SQL on PostgreSQL and SQLite.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, F, Q, Sum, Value
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db import connections
+from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models.functions import TruncHour
 
 from agent_desktop.models import Message
 from reports import csat, rollup
@@ -24,9 +25,30 @@ def percentile(sorted_values, fraction):
     return _at(sorted_values, len(sorted_values), fraction) if sorted_values else None
 
 
-# The ranks (0-based) percentile() reads, in SQL integer arithmetic that PostgreSQL and SQLite
-# share: floor((n - 1) x p) and the next one, for p = 1/2 and 9/10.
-_RANKS_READ = """
+def percentiles(rows, column, *, by=None):
+    """{group: {"median", "p90"}} of `column` over `rows` (a queryset), per value of the `by`
+    column (or one group, None); groups without values are left out.
+
+    One group: the column alone is fetched, sorted by the database. Per group: the database
+    numbers each group's values (a window function) and answers only those at the ranks read.
+    Each measured the faster at 100 000 conversations (bench/reports.py)."""
+    rows = rows.filter(**{f"{column}__isnull": False}).order_by()
+    if by is None:
+        values = list(rows.order_by(column).values_list(column, flat=True))
+        return {None: _spread_of(values, len(values))} if values else {}
+    sql, params = rows.annotate(p=F(by), x=F(column)).values_list("p", "x").query.sql_with_params()
+    read = {}
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(_AT_RANKS_READ.format(rows=sql), params)
+        for group, value, rank, count in cursor.fetchall():
+            read.setdefault(group, ({}, count))[0][rank] = value
+    return {group: _spread_of(values, count) for group, (values, count) in read.items()}
+
+
+# Each group's values numbered in order, and only those at the ranks percentile() reads kept:
+# floor((n - 1) x p) and the next, for p = 1/2 and 9/10, in integer arithmetic that PostgreSQL
+# and SQLite share.
+_AT_RANKS_READ = """
     SELECT p, x, rn, n FROM (
         SELECT p, x,
             ROW_NUMBER() OVER (PARTITION BY p ORDER BY x) - 1 AS rn,
@@ -37,32 +59,13 @@ _RANKS_READ = """
 """
 
 
-def percentiles(rows, column, *, by=None):
-    """{group: {"median", "p90"}} of `column` over `rows` (a queryset), per value of the `by`
-    column (or one group, None). The database ranks the values; only the few rows at the ranks
-    percentile() reads come back, however many there are."""
-    from django.db import connections
-
-    rows = (
-        rows.filter(**{f"{column}__isnull": False})
-        .order_by()
-        .annotate(p=F(by) if by else Value(0), x=F(column))
-        .values_list("p", "x")
-    )
-    sql, params = rows.query.sql_with_params()
-    at_rank = {}
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(_RANKS_READ.format(rows=sql), params)
-        for group, value, rank, count in cursor.fetchall():
-            at_rank.setdefault(group if by else None, ({}, count))[0][rank] = value
-    return {
-        group: {"median": _at(values, count, 0.5), "p90": _at(values, count, 0.9)}
-        for group, (values, count) in at_rank.items()
-    }
+def _spread_of(values, count):
+    """Median and p90 of `count` sorted values; `values[rank]` holds at least those read (a
+    list of them all, or {rank: value} of the ranks read)."""
+    return {"median": _at(values, count, 0.5), "p90": _at(values, count, 0.9)}
 
 
 def _at(values, count, fraction):
-    """The percentile of `count` sorted values, of which `values[rank]` holds those read."""
     rank = (count - 1) * fraction
     low = int(rank)
     high = min(low + 1, count - 1)
@@ -246,20 +249,18 @@ def agents(scope, counts_by_sender=None):
 
 
 def heat_map(scope):
-    """Conversations opened by weekday (0 = Monday) by hour on the scope's clock: 7 rows of 24."""
+    """Conversations opened by weekday (0 = Monday) and hour on the scope's clock: 7 rows of 24.
+    Counted per local hour by the database (measured faster than extracting weekday and hour)."""
     grid = [[0] * 24 for _ in range(7)]
     rows = (
         opened(scope)
-        .annotate(
-            weekday=ExtractIsoWeekDay("opened_at", tzinfo=scope.zone),
-            hour=ExtractHour("opened_at", tzinfo=scope.zone),
-        )
+        .annotate(local_hour=TruncHour("opened_at", tzinfo=scope.zone))
         .order_by()
-        .values_list("weekday", "hour")
+        .values_list("local_hour")
         .annotate(count=Count("pk"))
     )
-    for weekday, hour, count in rows:
-        grid[weekday - 1][hour] = count
+    for local_hour, count in rows:
+        grid[local_hour.weekday()][local_hour.hour] += count
     return grid
 
 

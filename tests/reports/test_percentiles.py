@@ -1,5 +1,5 @@
-"""The database's percentiles (reports.figures.percentiles: ranks numbered by a window function,
-two values read per percentile) equal linear interpolation over the whole sorted list."""
+"""reports.figures.percentiles, over a queryset and per group, equals linear interpolation over
+each whole sorted list (percentile_cont's definition)."""
 
 from datetime import UTC, datetime
 
