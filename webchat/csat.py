@@ -59,7 +59,7 @@ def survey_answer(*, contact, data):
     now = timezone.now()
     with transaction.atomic():
         # Kept as the customer's button tap (not a message: nothing reopens), once per survey.
-        record_inbound(
+        stored = record_inbound(
             contact=contact,
             incoming=IncomingMessage(
                 sent_at=now,
@@ -70,6 +70,8 @@ def survey_answer(*, contact, data):
                 counts_as_customer_message=False,
             ),
         )
+        if stored is None:  # another request answered this survey a moment ago
+            raise SurveyRefused(404, "There is no such survey to answer.")
         answer = lifecycle.SurveyAnswer(
             contact_id=contact.pk, cycle_id=cycle, rating=rating, at=now, comment=comment.strip()
         )
