@@ -116,6 +116,8 @@ def test_a_close_inside_the_window_sends_the_survey_and_a_tap_rates_its_cycle(
     html = page.content.decode()
     assert 'data-testid="csat-rating"' in html and "Rated 5/5" in html
     assert 'data-testid="info-csat"' in html
+    # The survey and its answer end the closed conversation: no "New conversation" divider.
+    assert 'data-testid="conversation-divider"' not in html
     figures = summary(admin_client)
     assert figures["csat"] == {"responses": 1, "average": 5.0}
     assert figures["csat_sent"] == 1
