@@ -227,6 +227,7 @@
     ".failed .meta{color:#b42318}",
     ".link-btn{border:0;background:none;padding:0 2px;color:#1a56db;text-decoration:underline;cursor:pointer;font-size:12px}",
     ".typing{margin:0;padding:0 16px 4px;font-size:13px;color:#5d6b82;min-height:1.45em}",
+    ".notice.good{background:#e7f5ef;color:#0b6b47}",
     ".survey{margin:0 12px 6px;padding:8px 10px;border:1px solid #d5dbe5;border-radius:8px;font-size:14px}",
     ".survey legend{padding:0 4px}",
     ".survey .row{display:flex;gap:6px;margin-top:4px}",
@@ -559,7 +560,8 @@
       state.answeredCycle = cycle;
       survey.hidden = true;
       api("survey/", { method: "POST", json: { cycle: cycle, rating: rating }, token: state.token }).then(function (answer) {
-        showNotice(answer.status === 204 ? "Thank you for your rating!" : "Your rating could not be saved.");
+        var saved = answer.status === 204;
+        showNotice(saved ? "Thank you for your rating!" : "Your rating could not be saved.", saved);
       });
     }
 
@@ -738,8 +740,9 @@
       queue({ text: text });
     }
 
-    function showNotice(text) {
+    function showNotice(text, good) {
       notice.textContent = text;
+      notice.classList.toggle("good", !!good);
       notice.hidden = false;
       clearTimeout(showNotice.timer);
       showNotice.timer = setTimeout(function () {

@@ -60,5 +60,7 @@ def test_the_widget_asks_after_the_close_and_the_rating_is_stored(
     visitor.keyboard.press("Enter")
     expect(dialog.get_by_text("Thank you for your rating!")).to_be_visible()
     expect(survey).to_have_count(0)
+    screenshot(visitor, "csat_21_widget_thanks_390")
+    assert_accessible(visitor, "the widget thanking for the rating")
     wait_until(lambda: ConversationCycle.objects.get().csat_rating == 5, timeout=10)
     assert Contact.objects.get(channel="webchat").status == Contact.Status.CLOSED
