@@ -1,6 +1,7 @@
 """Signals that tell apps following conversations (reports) what happened, in the transaction
 that recorded it. Activities (close, reopen, snooze…) are followed by their post_save; these
-two cover what leaves no activity. agent_desktop sends them and imports no receiver."""
+cover what leaves no activity. agent_desktop and the channels send them and import no
+receiver (a channel never imports reports: README, "Import graph")."""
 
 from dataclasses import dataclass
 from datetime import datetime
