@@ -55,6 +55,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "business_hours",
             "away_message",
             "first_response_target_seconds",
+            "csat_enabled",
+            "csat_question",
             "created_at",
         ]
         read_only_fields = ["created_at"]

@@ -7,6 +7,10 @@ from django.utils import timezone
 from campaigns.business_hours import AWAY_MESSAGE_MAX_LENGTH, validate_business_hours
 from campaigns.kinds import UnknownKind, kind_named
 
+# Messenger shows at most 640 characters of a message with quick replies.
+CSAT_QUESTION_MAX_LENGTH = 300
+CSAT_QUESTION = "How would you rate the help you received? (1 = poor, 5 = great)"
+
 
 class Campaign(models.Model):
     name = models.CharField(max_length=120)
@@ -33,6 +37,10 @@ class Campaign(models.Model):
     first_response_target_seconds = models.PositiveIntegerField(
         default=300, validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 3600)]
     )
+    # A one-question satisfaction survey when a conversation is closed (reports.csat); on
+    # Messenger only inside the 24 h window, as a plain response.
+    csat_enabled = models.BooleanField(default=False)
+    csat_question = models.CharField(max_length=CSAT_QUESTION_MAX_LENGTH, default=CSAT_QUESTION)
 
     class Meta:
         ordering = ["-is_active", "name"]

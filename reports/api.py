@@ -33,6 +33,13 @@ class CsatSerializer(serializers.Serializer):
     average = serializers.FloatField(allow_null=True)
 
 
+class CsatSkippedSerializer(serializers.Serializer):
+    window_closed = serializers.IntegerField(
+        help_text="Messenger's 24 h window had closed: no survey may be sent."
+    )
+    channel = serializers.IntegerField(help_text="The conversation's channel can't ask.")
+
+
 class SummarySerializer(serializers.Serializer):
     conversations_opened = serializers.IntegerField()
     conversations_closed = serializers.IntegerField()
@@ -47,6 +54,8 @@ class SummarySerializer(serializers.Serializer):
     first_responses = serializers.IntegerField()
     first_responses_within_target = serializers.IntegerField()
     csat = CsatSerializer()
+    csat_sent = serializers.IntegerField(help_text="CSAT surveys sent (answered or not).")
+    csat_skipped = CsatSkippedSerializer()
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     tz = serializers.CharField()

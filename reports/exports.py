@@ -41,6 +41,9 @@ def summary_rows(summary):
         ("First responses within target", summary["first_response_within_target"]),
         ("CSAT responses", summary["csat"]["responses"]),
         ("CSAT average", summary["csat"]["average"]),
+        ("CSAT surveys sent", summary["csat_sent"]),
+        ("CSAT skipped: window closed", summary["csat_skipped"]["window_closed"]),
+        ("CSAT skipped: channel can't ask", summary["csat_skipped"]["channel"]),
     ]
 
 

@@ -12,7 +12,7 @@ from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import TruncHour
 
 from agent_desktop.models import Message
-from reports import rollup
+from reports import csat, rollup
 from reports.models import ConversationCycle, MessageDay
 from reports.rollup import COUNTED_KINDS, day_start
 
@@ -178,6 +178,7 @@ def summary(scope, counts_by_sender=None):
     closing = closed(scope).aggregate(
         closed=Count("pk"), csat_responses=Count("csat_rating"), csat_average=Avg("csat_rating")
     )
+    surveys = csat.survey_counts(closed(scope))
     directions = {}
     for (direction, _, _), count in (
         message_counts(scope) if counts_by_sender is None else counts_by_sender
@@ -199,6 +200,8 @@ def summary(scope, counts_by_sender=None):
             "responses": closing["csat_responses"],
             "average": _rounded(closing["csat_average"]),
         },
+        "csat_sent": surveys["sent"],
+        "csat_skipped": surveys["skipped"],
         "since": scope.since.astimezone(scope.zone).isoformat(),
         "until": scope.until.astimezone(scope.zone).isoformat(),
         "tz": scope.tz,

@@ -8,11 +8,14 @@ from django.db.models import Q
 
 class ConversationCycle(models.Model):
     class CsatStatus(models.TextChoices):
-        # Not used yet: the CSAT survey (issue 15 part 5) fills these.
+        # Set when the cycle closes in a campaign asking for ratings (reports.csat).
         NONE = "", "No survey"
         SENT = "sent", "Survey sent"
         ANSWERED = "answered", "Answered"
-        SKIPPED = "skipped", "Skipped"
+        # Messenger's 24 h window had closed: no automatic message may go out.
+        SKIPPED_WINDOW = "skipped_window", "Skipped: reply window closed"
+        # The conversation's channel can't ask (no survey hook).
+        SKIPPED_CHANNEL = "skipped_channel", "Skipped: channel can't ask"
 
     contact = models.ForeignKey(
         "agent_desktop.Contact", on_delete=models.CASCADE, related_name="cycles"
@@ -55,6 +58,8 @@ class ConversationCycle(models.Model):
 
     csat_rating = models.PositiveSmallIntegerField(null=True, blank=True)
     csat_comment = models.TextField(blank=True)
+    # When the rating came: a free-text message soon after it is kept as the comment.
+    csat_answered_at = models.DateTimeField(null=True, blank=True)
     csat_status = models.CharField(
         max_length=16, choices=CsatStatus.choices, default=CsatStatus.NONE, blank=True
     )
