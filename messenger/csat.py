@@ -12,9 +12,8 @@ import re
 
 from django.utils import timezone
 
-from agent_desktop.channels import send_when_committed
+from agent_desktop.away_replies import automatic_message_queue
 from agent_desktop.lifecycle import SurveyAnswer
-from agent_desktop.models import Message
 from messenger.outbound import reply_window
 
 PAYLOAD = "CSAT:{cycle}:{rating}"
@@ -28,26 +27,17 @@ def survey_ask(contact, cycle_id, question):
     """Queue the question with its five ratings, or "skipped_window" outside 24 h."""
     if reply_window(contact).messaging_type != "RESPONSE":
         return "skipped_window"
-    message = Message.objects.create(
-        contact=contact,
-        direction=Message.Direction.OUT,
-        source=Message.Source.AUTOMATIC,
-        status=Message.Status.QUEUED,
-        kind=Message.Kind.TEXT,
-        text=question,
-        details={
-            "quick_replies": [
-                {
-                    "content_type": "text",
-                    "title": title,
-                    "payload": PAYLOAD.format(cycle=cycle_id, rating=rating),
-                }
-                for rating, title in RATING_TITLES.items()
-            ]
-        },
-        sent_at=timezone.now(),
+    quick_replies = [
+        {
+            "content_type": "text",
+            "title": title,
+            "payload": PAYLOAD.format(cycle=cycle_id, rating=rating),
+        }
+        for rating, title in RATING_TITLES.items()
+    ]
+    automatic_message_queue(
+        contact, question, sent_at=timezone.now(), details={"quick_replies": quick_replies}
     )
-    send_when_committed(message)
     return "sent"
 
 

@@ -77,16 +77,24 @@ def spread(rows, column):
 
 
 # --- The rows a scope covers ----------------------------------------------------------------------
-def cycles(scope):
-    rows = ConversationCycle.objects.all()
+def _in_scope(rows, scope, *, to_contact):
+    """Rows narrowed to the scope's campaigns, entry point, channel and label; `to_contact` is
+    the path from a row to its contact ("contact__" for a message; "" for a cycle, which keeps
+    copies of its contact's campaign, entry point and channel)."""
     if scope.campaign_ids is not None:
-        rows = rows.filter(campaign_id__in=scope.campaign_ids)
+        campaign = f"{to_contact}entry_point__campaign_id" if to_contact else "campaign_id"
+        rows = rows.filter(**{f"{campaign}__in": scope.campaign_ids})
     if scope.entry_point is not None:
-        rows = rows.filter(entry_point=scope.entry_point)
+        rows = rows.filter(**{f"{to_contact}entry_point": scope.entry_point})
     if scope.channel:
-        rows = rows.filter(channel=scope.channel)
+        rows = rows.filter(**{f"{to_contact}channel": scope.channel})
     if scope.label:
         rows = rows.filter(contact__labels__name=scope.label)
+    return rows
+
+
+def cycles(scope):
+    rows = _in_scope(ConversationCycle.objects.all(), scope, to_contact="")
     if scope.agent is not None:
         rows = rows.filter(Q(first_responder=scope.agent) | Q(assignee=scope.agent))
     return rows
@@ -105,14 +113,7 @@ def messages(scope, since=None, until=None):
     rows = Message.objects.filter(
         sent_at__gte=since or scope.since, sent_at__lt=until or scope.until, kind__in=COUNTED_KINDS
     )
-    if scope.campaign_ids is not None:
-        rows = rows.filter(contact__entry_point__campaign_id__in=scope.campaign_ids)
-    if scope.entry_point is not None:
-        rows = rows.filter(contact__entry_point=scope.entry_point)
-    if scope.channel:
-        rows = rows.filter(contact__channel=scope.channel)
-    if scope.label:
-        rows = rows.filter(contact__labels__name=scope.label)
+    rows = _in_scope(rows, scope, to_contact="contact__")
     if scope.agent is not None:
         # The agent's own replies, and what their customers wrote.
         handled = cycles(scope).values("contact_id")
