@@ -33,7 +33,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
     path("campaigns/", include("messenger.builder_urls")),
-    path("campaigns/entry-points/", include("webchat.builder_urls")),
     path("team/", include("campaigns.team_urls")),
     path("invite/<uidb64>/<token>/", InvitationView.as_view(), name="invitation"),
     path("profile/", include("agent_desktop.profile_urls")),

@@ -16,7 +16,7 @@ from webchat.models import WebChatSettings
 
 
 def panel_url(entry_point):
-    return f"/campaigns/entry-points/{entry_point.pk}/website-chat/"
+    return f"/campaigns/entry-points/{entry_point.pk}/"
 
 
 # --- The kind -----------------------------------------------------------------------------------
