@@ -134,6 +134,7 @@ class AuditEntry(models.Model):
         ROLE_CHANGED = "role_changed", "Role changed"
         MEMBERSHIP_CHANGED = "membership_changed", "Campaign membership changed"
         DELIVERIES_REPLAYED = "deliveries_replayed", "Deliveries replayed"
+        ENTRY_POINT_CHANGED = "entry_point_changed", "Entry point settings changed"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -20,7 +20,9 @@ def panel_view(request, entry_point):
     if request.method == "POST" and not entry_point.is_archived:
         form = WebChatSettingsForm.for_settings(settings_row, request.POST)
         if form.is_valid():
-            services.web_chat_settings_save(settings_row=settings_row, **form.cleaned_data)
+            services.web_chat_settings_save(
+                settings_row=settings_row, actor=request.user, **form.cleaned_data
+            )
             messages.success(request, "Website chat saved.")
             return redirect(request.path)
         return render(request, TEMPLATE, _context(request, entry_point, form), status=400)
@@ -40,4 +42,3 @@ def _context(request, entry_point, form):
         "status": services.status(entry_point),
         "sample_page_url": settings.WEBCHAT_SAMPLE_PAGE_URL if settings.SANDBOX else "",
     }
-
