@@ -91,27 +91,33 @@ def keep_file(upload):
     return KeptFile(upload, attachment)
 
 
-def visitor_says(*, visitor, text="", kept_file=None):
-    """Store the visitor's message (text, a file, or both) as the desktop's inbound message.
-    Refused with ChatClosed while the campaign is inactive."""
+def visitor_says(*, visitor, text="", kept_file=None, client_id=""):
+    """Store the visitor's message (text, a file, or both) as the desktop's inbound message;
+    returns (message, created). A message the widget sends again with the same `client_id`
+    (its answer was lost) is the one stored the first time. Refused with ChatClosed while the
+    campaign is inactive."""
     contact = visitor.contact
     if not contact.entry_point.campaign.is_active:
         raise ChatClosed("This chat is closed.")
+    event_key = f"webchat:{visitor.pk}:{client_id}" if client_id else None
     incoming = IncomingMessage(
         sent_at=timezone.now(),
         kind=Message.Kind.ATTACHMENT if kept_file else Message.Kind.TEXT,
         text=text,
         attachments=[kept_file.attachment] if kept_file else [],
+        event_key=event_key,
     )
     with transaction.atomic():
         message = record_inbound(contact=contact, incoming=incoming)
+        if message is None:  # stored by an earlier try; its file (if any) is not kept again
+            return Message.objects.get(event_key=event_key, contact=contact), False
         if kept_file is not None:
             message.upload = kept_file.upload  # saved under its random name
             message.save(update_fields=["upload"])
         Visitor.objects.filter(pk=visitor.pk).update(
             last_seen_at=incoming.sent_at, visitor_typing_until=None
         )
-    return message
+    return message, True
 
 
 def visitor_typing(*, visitor):

@@ -8,6 +8,7 @@ because CSRF protects cookie-authenticated requests, and nothing here is authent
 """
 
 import json
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -32,6 +33,8 @@ CORS_HEADERS = {
     "Access-Control-Expose-Headers": "Retry-After",
 }
 NOT_THIS_WEBSITE = "This website may not use this chat."
+# The widget's own id of a message, the same on every try: a retry is stored once.
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 class Refused(Exception):
@@ -210,16 +213,20 @@ def _message_create(request, settings_row, visitor):
             settings.WEBCHAT_MESSAGES_PER_MINUTE_PER_ADDRESS,
         ),
     )
-    text, kept_file = _message_content(request)
+    text, kept_file, client_id = _message_content(request)
     try:
-        message = conversation.visitor_says(visitor=visitor, text=text, kept_file=kept_file)
+        message, created = conversation.visitor_says(
+            visitor=visitor, text=text, kept_file=kept_file, client_id=client_id
+        )
     except conversation.ChatClosed as exc:
         raise Refused(403, str(exc)) from exc
-    return JsonResponse(_message_json(request, settings_row, visitor, message), status=201)
+    return JsonResponse(
+        _message_json(request, settings_row, visitor, message), status=201 if created else 200
+    )
 
 
 def _message_content(request):
-    """(text, kept file or None) of a JSON or multipart body, within the limits."""
+    """(text, kept file or None, client id) of a JSON or multipart body, within the limits."""
     if request.content_type == "multipart/form-data":
         largest = limits.MAX_ATTACHMENT_BYTES + limits.MULTIPART_OVERHEAD_BYTES
         if int(request.META.get("CONTENT_LENGTH") or 0) > largest:
@@ -230,11 +237,13 @@ def _message_content(request):
         if upload.size > limits.MAX_ATTACHMENT_BYTES:
             raise Refused(413, _too_big())
         text = request.POST.get("text", "")
+        client_id = request.POST.get("client_id", "")
         kept_file = conversation.keep_file(upload)
         if kept_file.attachment["type"] != "image":
             raise Refused(400, "Only pictures can be sent here: PNG, JPEG, GIF or WebP.")
     elif request.content_type == "application/json":
-        text = _strings(_json_body(request), ["text"]).get("text", "")
+        given = _strings(_json_body(request), ["text", "client_id"])
+        text, client_id = given.get("text", ""), given.get("client_id", "")
         kept_file = None
     else:
         raise Refused(415, 'Send JSON {"text": …} or a multipart form with `file`.')
@@ -243,7 +252,9 @@ def _message_content(request):
         raise Refused(400, f"A message can be at most {limits.MAX_TEXT_LENGTH} characters.")
     if not text and kept_file is None:
         raise Refused(400, "Write a message or choose a picture.")
-    return text, kept_file
+    if client_id and not CLIENT_ID.fullmatch(client_id):
+        raise Refused(400, "`client_id` is 8 to 64 letters, digits, - or _.")
+    return text, kept_file, client_id
 
 
 def _too_big():

@@ -755,6 +755,8 @@
       var record = {
         mine: true,
         local: true,
+        // Sent with every try: a retry after a lost answer is the same message, stored once.
+        clientId: newClientId(),
         file: content.file || null,
         data: { text: content.text, attachments: [], created_at: new Date().toISOString() },
       };
@@ -780,15 +782,26 @@
         });
     }
 
+    function newClientId() {
+      var bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      return Array.prototype.map
+        .call(bytes, function (b) {
+          return (b + 256).toString(16).slice(1);
+        })
+        .join("");
+    }
+
     function post(record, token) {
       var options = { method: "POST", token: token };
       if (record.file) {
         var form = new FormData();
         form.append("file", record.file, record.file.name);
         if (record.data.text) form.append("text", record.data.text);
+        form.append("client_id", record.clientId);
         options.form = form;
       } else {
-        options.json = { text: record.data.text };
+        options.json = { text: record.data.text, client_id: record.clientId };
       }
       return api("messages/", options);
     }
@@ -809,7 +822,8 @@
           });
         })
         .then(function (answer) {
-          if (answer.status === 201 && answer.data && typeof answer.data.id === "number") {
+          var stored = answer.status === 201 || answer.status === 200; // 200: stored by an earlier try
+          if (stored && answer.data && typeof answer.data.id === "number") {
             confirm(record, answer.data);
           } else {
             fail(record, answer);

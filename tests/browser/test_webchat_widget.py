@@ -92,6 +92,33 @@ def test_messages_keep_their_order_and_one_that_failed_is_sent_again(visitor, sh
     assert Message.objects.count() == 5
 
 
+def test_a_message_whose_answer_was_lost_is_stored_once_when_sent_again(visitor, shop):
+    """The post reaches the server (the message is stored) but its answer never reaches the
+    widget; Retry sends the same message id again, and the conversation holds it once."""
+    dialog = open_chat(visitor, shop)
+    lost = []
+
+    def lose_the_answer(route):
+        if route.request.method == "POST" and not lost:
+            route.fetch()  # the server stores it...
+            lost.append(route.request.post_data_json["client_id"])
+            route.abort("connectionreset")  # ...and the answer is lost on the way back
+        else:
+            route.continue_()
+
+    visitor.route(re.compile(r".*/webchat/[^/]+/messages/$"), lose_the_answer)
+    box = dialog.get_by_label("Your message")
+    box.fill("Did you get this?")
+    box.press("Enter")
+    expect(state_of(dialog, "Did you get this?")).to_have_text("Not sent: no connection.")
+    assert Message.objects.filter(text="Did you get this?").count() == 1  # stored all the same
+    dialog.locator(".msg.failed").get_by_role("button", name="Retry").click()
+    expect(state_of(dialog, "Did you get this?")).to_have_text("Sent")
+    assert Message.objects.filter(text="Did you get this?").count() == 1
+    assert Message.objects.get(text="Did you get this?").event_key.endswith(lost[0])
+    expect(dialog.locator(".msg.mine").filter(has_text="Did you get this?")).to_have_count(1)
+
+
 def test_a_reply_while_the_panel_is_closed_shows_a_dot_and_opening_reads_it(visitor, shop, agent):
     dialog = open_chat(visitor, shop)
     dialog.get_by_label("Your message").fill("Anyone there?")

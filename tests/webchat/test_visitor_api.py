@@ -477,3 +477,33 @@ def test_wrong_methods_and_content_types(widget):
         widget.url("messages/"), "hi", content_type="text/plain", headers=widget.headers()
     )
     assert plain.status_code == 415
+
+
+def test_a_message_sent_again_with_its_client_id_is_stored_once(widget):
+    """The widget sends a message again when its answer was lost: the same `client_id` gives
+    back the message stored the first time (200), never a second one."""
+    widget.start()
+    first = widget.post("messages/", {"text": "Where is my order?", "client_id": "a1b2c3d4e5f6"})
+    again = widget.post("messages/", {"text": "Where is my order?", "client_id": "a1b2c3d4e5f6"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    other = widget.post("messages/", {"text": "Where is my order?", "client_id": "zz99yy88xx77"})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    contact = contact_of(widget)
+    assert contact.messages.filter(direction="in").count() == 2
+    assert contact.unread_count == 2
+
+    # A picture sent twice is kept once.
+    payload = {"file": None, "text": "", "client_id": "picture-0001"}
+    statuses = []
+    for _ in range(2):
+        payload["file"] = SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")
+        response = widget.client.post(
+            widget.url("messages/"), payload, headers=widget.headers(None)
+        )
+        statuses.append(response.status_code)
+    assert statuses == [201, 200]
+    assert contact.messages.filter(direction="in", kind="attachment").count() == 1
+
+    bad = widget.post("messages/", {"text": "Hi", "client_id": "<script>"})
+    assert bad.status_code == 400 and "client_id" in bad.json()["detail"]
