@@ -9,6 +9,45 @@ from campaigns.business_hours import is_open
 from campaigns.kinds import UnknownKind, kind_of_channel
 
 
+class _DeskQuerySet(models.QuerySet):
+    """update() and bulk_create() send no signals: these give the desk its change tokens
+    (agent_desktop.desk_versions) themselves, so no write path can forget them."""
+
+    contact_field = None
+
+    def update(self, **kwargs):
+        touched = list(self.values_list(self.contact_field, flat=True).distinct())
+        rows = super().update(**kwargs)
+        if rows:
+            _desk_versions().contacts_changed(touched)
+        return rows
+
+
+class ContactQuerySet(_DeskQuerySet):
+    contact_field = "pk"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        # With ignore_conflicts the new rows have no pk: their campaigns change instead.
+        _desk_versions().campaigns_changed(obj.entry_point.campaign_id for obj in created)
+        return created
+
+
+class MessageQuerySet(_DeskQuerySet):
+    contact_field = "contact"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        _desk_versions().contacts_changed(obj.contact_id for obj in created)
+        return created
+
+
+def _desk_versions():
+    from agent_desktop import desk_versions  # it reads contacts: imported when first needed
+
+    return desk_versions
+
+
 class Contact(models.Model):
     """A customer reaching a campaign through one entry point (for Messenger: page + PSID)."""
 
@@ -72,6 +111,8 @@ class Contact(models.Model):
     # closed, which clears it.
     away_replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -161,6 +202,8 @@ class Message(models.Model):
         help_text="When the channel says it was sent (Messenger timestamp)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["sent_at", "pk"]

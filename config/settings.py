@@ -242,8 +242,24 @@ WEBCHAT_CALLS_PER_MINUTE_PER_VISITOR = env.int("WEBCHAT_CALLS_PER_MINUTE_PER_VIS
 # several web processes set CACHE_URL=redis://host:6379/1 so they share one count.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+
+def desk_cache(cache_url, broker_url, var_dir):
+    """Where the desk's change tokens live (agent_desktop.desk_versions). Every process (web,
+    worker) must see the same tokens, or a desk would miss a change: CACHE_URL when it names
+    Redis, else the Redis of the broker, else files under VAR_DIR (the embedded defaults)."""
+    for url in (cache_url, broker_url):
+        if url.startswith(("redis://", "rediss://")):
+            return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(var_dir / "desk-cache"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},  # a token culled is only made again: never stale
+    }
+
+
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL, VAR_DIR)
 
 
 def filesystem_broker_options(folder):
