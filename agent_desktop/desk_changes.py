@@ -9,21 +9,31 @@ from agent_desktop.models import Activity, Contact, Label, Message, Note
 from campaigns.models import Campaign, EntryPoint, Person
 
 
+def contacts_changed(contact_ids):
+    """For writes that bypass the models' QuerySets and signals (update_rows, other apps' rows
+    shown with a contact): fresh tokens for these contacts and their campaigns."""
+    ids = set(contact_ids)
+    campaigns = Contact.objects.filter(pk__in=ids).values_list("entry_point__campaign_id")
+    desk_versions.changed(contact_ids=ids, campaign_ids=[pk for (pk,) in campaigns])
+
+
 def _contact_row_changed(sender, instance, **kwargs):
-    desk_versions.contacts_changed([instance.pk])
+    desk_versions.changed(
+        contact_ids=[instance.pk], campaign_ids=[instance.entry_point.campaign_id]
+    )
 
 
 def _contact_part_changed(sender, instance, **kwargs):
-    desk_versions.contacts_changed([instance.contact_id])
+    contacts_changed([instance.contact_id])
 
 
 def _labels_changed(sender, instance, action, pk_set, reverse, **kwargs):
     if not action.startswith("post_"):
         return
     if isinstance(instance, Contact):
-        desk_versions.contacts_changed([instance.pk])
+        contacts_changed([instance.pk])
     elif pk_set:
-        desk_versions.contacts_changed(pk_set)
+        contacts_changed(pk_set)
     else:  # a label's clear(): which contacts it had is gone
         desk_versions.everything_changed()
 

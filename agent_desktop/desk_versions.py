@@ -23,6 +23,9 @@ import time
 from django.core.cache import caches
 from django.db import transaction
 
+from campaigns.roles import is_campaign_admin
+from campaigns.selectors import campaigns_for_user
+
 ANY = "desk:any"
 EVERYTHING = "desk:all"  # memberships, roles, campaigns, entry points: what a desk is made of
 REFRESH_SECONDS = 30
@@ -40,41 +43,27 @@ def _contact_key(contact_id):
     return f"desk:k:{contact_id}"
 
 
-# --- Writers ----------------------------------------------------------------------------------
+# --- Writers (agent_desktop.desk_changes says which contacts and campaigns a write touched) ----
 # Each renews at once and again once the transaction commits. The renewal at commit is the one
 # that counts: a desk that read the first one while the write was not yet visible still holds
 # a token the second replaces. The first lets the writing transaction's own reads see it.
-def contacts_changed(contact_ids):
-    """Fresh tokens for these contacts and their campaigns."""
-    ids = {int(pk) for pk in contact_ids if pk is not None}
-    if ids:
-        _twice(lambda: _renew_contacts(ids))
-
-
-def campaigns_changed(campaign_ids):
-    keys = {_campaign_key(pk) for pk in campaign_ids if pk is not None}
+def changed(*, contact_ids=(), campaign_ids=()):
+    """Fresh tokens for these contacts and campaigns (and for admins' "any")."""
+    keys = {_contact_key(pk) for pk in contact_ids if pk is not None}
+    keys |= {_campaign_key(pk) for pk in campaign_ids if pk is not None}
     if keys:
-        _twice(lambda: _renew([ANY, *keys]))
+        _twice([ANY, *keys])
 
 
 def everything_changed():
     """Fresh tokens for every desk (a membership, a role, a campaign or an entry point)."""
-    _twice(lambda: _renew([EVERYTHING, ANY]))
+    _twice([EVERYTHING, ANY])
 
 
-def _twice(renew):
-    renew()
+def _twice(keys):
+    _renew(keys)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(renew, robust=True)
-
-
-def _renew_contacts(ids):
-    from agent_desktop.models import Contact
-
-    campaigns = set(
-        Contact.objects.filter(pk__in=ids).values_list("entry_point__campaign_id", flat=True)
-    )
-    _renew([ANY, *map(_campaign_key, campaigns), *map(_contact_key, ids)])
+        transaction.on_commit(lambda: _renew(keys), robust=True)
 
 
 def _renew(keys):
@@ -104,9 +93,6 @@ def _digest(parts):
 def viewer(user):
     """What of the user a desk's token depends on: (user id, admin?, campaign ids), cached
     under the token of everything, so a membership or role change is seen at the next poll."""
-    from campaigns.roles import is_campaign_admin
-    from campaigns.selectors import campaigns_for_user
-
     (everything,) = _tokens([EVERYTHING])
     key = f"desk:u:{user.pk}:{everything}"
     found = _cache().get(key)

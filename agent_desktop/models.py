@@ -5,47 +5,51 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from agent_desktop import desk_versions
 from campaigns.business_hours import is_open
 from campaigns.kinds import UnknownKind, kind_of_channel
+from campaigns.models import EntryPoint
 
 
 class _DeskQuerySet(models.QuerySet):
     """update() and bulk_create() send no signals: these give the desk its change tokens
     (agent_desktop.desk_versions) themselves, so no write path can forget them."""
 
-    contact_field = None
+    # The contact's pk and its campaign's, as lookups from this model.
+    contact_field = campaign_field = None
 
     def update(self, **kwargs):
-        touched = list(self.values_list(self.contact_field, flat=True).distinct())
+        touched = list(self.values_list(self.contact_field, self.campaign_field).distinct())
         rows = super().update(**kwargs)
         if rows:
-            _desk_versions().contacts_changed(touched)
+            desk_versions.changed(
+                contact_ids=[contact for contact, _ in touched],
+                campaign_ids=[campaign for _, campaign in touched],
+            )
         return rows
 
 
 class ContactQuerySet(_DeskQuerySet):
-    contact_field = "pk"
+    contact_field, campaign_field = "pk", "entry_point__campaign_id"
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         # With ignore_conflicts the new rows have no pk: their campaigns change instead.
-        _desk_versions().campaigns_changed(obj.entry_point.campaign_id for obj in created)
+        entry_points = {obj.entry_point_id for obj in created}
+        campaigns = EntryPoint.objects.filter(pk__in=entry_points).values_list("campaign_id")
+        desk_versions.changed(campaign_ids=[pk for (pk,) in campaigns])
         return created
 
 
 class MessageQuerySet(_DeskQuerySet):
-    contact_field = "contact"
+    contact_field, campaign_field = "contact_id", "contact__entry_point__campaign_id"
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
-        _desk_versions().contacts_changed(obj.contact_id for obj in created)
+        contacts = {obj.contact_id for obj in created}
+        campaigns = Contact.objects.filter(pk__in=contacts).values_list("entry_point__campaign_id")
+        desk_versions.changed(contact_ids=contacts, campaign_ids=[pk for (pk,) in campaigns])
         return created
-
-
-def _desk_versions():
-    from agent_desktop import desk_versions  # it reads contacts: imported when first needed
-
-    return desk_versions
 
 
 class Contact(models.Model):

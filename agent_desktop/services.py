@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agent_desktop import assignment, desk_versions, media
+from agent_desktop import assignment, desk_changes, media
 from agent_desktop.away_replies import away_replies_send
 from agent_desktop.channels import max_text_length, send_when_committed, sender_action
 from agent_desktop.contact_state import ActionRefused
@@ -155,7 +155,7 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
-    desk_versions.contacts_changed(row[0] for row in rows)  # update_rows sends no signal
+    desk_changes.contacts_changed(row[0] for row in rows)  # update_rows sends no signal
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
     written_to = [contact.pk for contact, _ in customers_wrote]
     customer_wrote(written_to)
