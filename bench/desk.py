@@ -1,0 +1,244 @@
+"""The desk under load (`make bench`, or alone: `python bench/run.py --only desk`).
+
+N simulated agents, each with a session of its own, poll the contact list and one open
+conversation every 1.5 s (with jitter), sending the token of what they last got as the real
+desk does (a 204 when nothing changed), while customers' messages arrive through the real
+webhook at a steady rate. Reported for each N: poll p50/p99 and event → visible (from the post
+of a message to the first answer of a conversation poll, in the desk that has that customer's
+conversation open, that shows it).
+
+The agents are asyncio tasks speaking plain HTTP/1.1 (no async HTTP client is installed; the
+sync gunicorn workers close every connection anyway), so 2 000 of them cost one process a
+fraction of a core. The layout: `campaigns` campaigns, agents spread over them round-robin;
+the bench page's campaign (the first) receives every event, the others are quiet. Everything
+shares the machine's two cores with gunicorn, PostgreSQL, Redis, the worker and the poster.
+"""
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+
+from bench.bodies import encode_like_facebook, signature_headers
+from bench.fixtures import BENCH_PAGE
+
+POLL_SECONDS = 1.5
+PREFIX = "/desktop/"  # agent_desktop's URLs (config/urls.py)
+MARK = re.compile(rb"desk-bench-ev-(\d+)-")
+TOKEN = re.compile(rb'"fp": "([^"]+)"')
+
+
+# --- Seeding ----------------------------------------------------------------------------------
+def seed_agents(page, *, agents, campaigns, customers):
+    """`agents` users with a logged-in session each, over `campaigns` campaigns (the page's and
+    quiet ones); each agent keeps one conversation open. Returns [(session key, contact id,
+    psid or None)]: the psid is that of a bench customer for agents of the page's campaign."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from agent_desktop.models import Contact
+    from campaigns.models import Campaign
+    from messenger import setup as page_setup
+
+    busy = page.entry_point.campaign
+    quiet = []
+    for n in range(1, campaigns):
+        campaign = Campaign.objects.create(name=f"Quiet campaign {n}")
+        entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Page")
+        contact = Contact.objects.create(
+            entry_point=entry_point,
+            channel="messenger",
+            external_id=f"9{n:015d}",
+            first_name="Quiet",
+            last_message_at=timezone.now(),
+            last_message_preview="nothing new",
+        )
+        quiet.append((campaign, contact))
+    psids = [str(7_100_000_000_000_000 + n) for n in range(customers)]
+    busy_contacts = Contact.objects.bulk_create(
+        Contact(entry_point=page.entry_point, channel="messenger", external_id=psid)
+        for psid in psids
+    )
+    password = make_password("desk-bench-only")
+    existing = User.objects.filter(username__startswith="desk-bench-").count()
+    users = User.objects.bulk_create(
+        User(username=f"desk-bench-{existing + i}", password=password) for i in range(agents)
+    )
+    agents_out = []
+    for i, user in enumerate(users):
+        group = i % campaigns
+        if group == 0:
+            busy.agents.add(user)
+            contact = busy_contacts[(i // campaigns) % customers]
+            psid = psids[(i // campaigns) % customers]
+        else:
+            campaign, contact = quiet[group - 1]
+            campaign.agents.add(user)
+            psid = None
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        agents_out.append((session.session_key, contact.pk, psid))
+    return agents_out
+
+
+# --- Events -----------------------------------------------------------------------------------
+def event_bodies(page, *, psids, count, start=0):
+    """`count` one-message bodies, each from one of `psids` in turn, marked with its number."""
+    out = []
+    clock = int(time.time() * 1000)
+    for n in range(start, start + count):
+        psid = psids[n % len(psids)]
+        item = {
+            "sender": {"id": psid},
+            "recipient": {"id": page.page_id},
+            "timestamp": clock + n,
+            "message": {"mid": f"m_desk_bench_{n}_{clock}", "text": f"desk-bench-ev-{n}-"},
+        }
+        payload = {"object": "page", "entry": [{"id": page.page_id, "time": clock + n,
+                                                "messaging": [item]}]}  # fmt: skip
+        body = encode_like_facebook(payload)
+        out.append((n, body, signature_headers(body, BENCH_PAGE["app_secret"])))
+    return out
+
+
+def post_events(url, bodies, *, rate, posted, stop):
+    """Post `bodies` at `rate`/s from 4 threads; `posted[n]` = when event n was posted."""
+    import requests
+
+    def run(share):
+        session = requests.Session()
+        for slot, (n, body, headers) in share:
+            delay = slot - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if stop.is_set():
+                return
+            posted[n] = time.time()
+            session.post(url, data=body, headers=headers, timeout=30)
+
+    start = time.time() + 0.2
+    slots = [(start + i / rate, b) for i, b in enumerate(bodies)]
+    threads = [threading.Thread(target=run, args=(slots[k::4],), daemon=True) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+# --- Agents -----------------------------------------------------------------------------------
+async def _get(port, path, cookie):
+    """One GET; (status, body, seconds)."""
+    began = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={cookie}\r\n"
+        "HX-Request: true\r\nConnection: close\r\n\r\n".encode()
+    )
+    raw = await reader.read(-1)
+    writer.close()
+    status = int(raw[9:12]) if raw[:5] == b"HTTP/" else 0
+    return status, raw, time.perf_counter() - began
+
+
+async def _agent(port, cookie, contact_id, until, results, seen):
+    list_fp = conversation_fp = ""
+    await asyncio.sleep(random.uniform(0, POLL_SECONDS))
+    while time.time() < until:
+        next_at = time.time() + POLL_SECONDS * random.uniform(0.9, 1.1)
+        try:
+            status, raw, took = await _get(port, f"{PREFIX}list/?fp={list_fp}", cookie)
+            results.append((status, took))
+            if status == 200 and (found := TOKEN.search(raw)):
+                list_fp = found.group(1).decode()
+            path = f"{PREFIX}contacts/{contact_id}/live/?fp={conversation_fp}"
+            status, raw, took = await _get(port, path, cookie)
+            results.append((status, took))
+            if status == 200:
+                now = time.time()
+                for mark in MARK.findall(raw):
+                    seen.setdefault((cookie, int(mark)), now)
+                if found := TOKEN.search(raw):
+                    conversation_fp = found.group(1).decode()
+        except OSError:
+            results.append((0, 0.0))
+        await asyncio.sleep(max(0.0, next_at - time.time()))
+
+
+def run_agents(port, agents, *, seconds):
+    results, seen = [], {}
+    until = time.time() + seconds
+
+    async def main():
+        await asyncio.gather(
+            *(_agent(port, cookie, contact, until, results, seen) for cookie, contact, _ in agents)
+        )
+
+    asyncio.run(main())
+    return results, seen
+
+
+# --- One load ---------------------------------------------------------------------------------
+def bench_desk_load(base_url, page, *, agents, seconds, rate, campaigns, customers):
+    """One run with `agents` agents (seeded now) and `rate` events/s for `seconds`."""
+    from messenger.setup import webhook_path
+
+    port = int(base_url.rsplit(":", 1)[1])
+    seeded = seed_agents(page, agents=agents, campaigns=campaigns, customers=customers)
+    psids = sorted({psid for _, _, psid in seeded if psid})
+    watchers = {psid: [c for c, _, p in seeded if p == psid] for psid in psids}
+    start = bench_desk_load.events_sent
+    bodies = event_bodies(page, psids=psids, count=int(rate * seconds), start=start)
+    bench_desk_load.events_sent += len(bodies)
+    posted, stop = {}, threading.Event()
+    threads = post_events(f"{base_url}{webhook_path(page)}", bodies, rate=rate, posted=posted,
+                          stop=stop)  # fmt: skip
+    results, seen = run_agents(port, seeded, seconds=seconds + 3)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    return _figures(agents, results, seen, posted, bodies, watchers, seconds)
+
+
+bench_desk_load.events_sent = 0
+
+
+def _figures(agents, results, seen, posted, bodies, watchers, seconds):
+    times = sorted(took * 1000 for status, took in results if status)
+    statuses = [status for status, _ in results]
+    delays, missed = [], 0
+    psid_of = {n: json.loads(body)["entry"][0]["messaging"][0]["sender"]["id"]
+               for n, body, _ in bodies}  # fmt: skip
+    for n, at in posted.items():
+        for cookie in watchers.get(psid_of[n], []):
+            shown = seen.get((cookie, n))
+            if shown is None:
+                missed += 1
+            else:
+                delays.append(shown - at)
+    delays.sort()
+    return {
+        "agents": agents,
+        "polls": len(results),
+        "polls_per_s": len(results) / (seconds + 3),
+        "unchanged_share": statuses.count(204) / max(1, len(statuses)),
+        "errors": sum(1 for s in statuses if s not in (200, 204)),
+        "poll_p50_ms": _pct(times, 50),
+        "poll_p99_ms": _pct(times, 99),
+        "events_posted": len(posted),
+        "visible_p50_s": _pct(delays, 50),
+        "visible_p95_s": _pct(delays, 95),
+        "not_seen_in_time": missed,
+    }
+
+
+def _pct(values, p):
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
