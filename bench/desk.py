@@ -26,6 +26,7 @@ from bench.fixtures import BENCH_PAGE
 
 POLL_SECONDS = 1.5
 PREFIX = "/desktop/"  # agent_desktop's URLs (config/urls.py)
+PSID_BASE = 7_100_000_000_000_000
 MARK = re.compile(rb"desk-bench-ev-(\d+)-")
 TOKEN = re.compile(rb'"fp": "([^"]+)"')
 
@@ -59,10 +60,18 @@ def seed_agents(page, *, agents, campaigns, customers):
             last_message_preview="nothing new",
         )
         quiet.append((campaign, contact))
-    psids = [str(7_100_000_000_000_000 + n) for n in range(customers)]
-    busy_contacts = Contact.objects.bulk_create(
-        Contact(entry_point=page.entry_point, channel="messenger", external_id=psid)
-        for psid in psids
+    psids = [str(PSID_BASE + n) for n in range(customers)]
+    Contact.objects.bulk_create(
+        (
+            Contact(entry_point=page.entry_point, channel="messenger", external_id=psid)
+            for psid in psids
+        ),
+        ignore_conflicts=True,  # the customers of an earlier run are the same
+    )
+    busy_contacts = list(
+        Contact.objects.filter(entry_point=page.entry_point, external_id__in=psids).order_by(
+            "external_id"
+        )
     )
     password = make_password("desk-bench-only")
     existing = User.objects.filter(username__startswith="desk-bench-").count()
@@ -191,8 +200,11 @@ def bench_desk_load(base_url, page, *, agents, seconds, rate, campaigns, custome
 
     port = int(base_url.rsplit(":", 1)[1])
     seeded = seed_agents(page, agents=agents, campaigns=campaigns, customers=customers)
-    psids = sorted({psid for _, _, psid in seeded if psid})
-    watchers = {psid: [c for c, _, p in seeded if p == psid] for psid in psids}
+    psids = [str(PSID_BASE + n) for n in range(customers)]
+    watchers = {}
+    for cookie, _, psid in seeded:
+        if psid:
+            watchers.setdefault(psid, []).append(cookie)
     start = bench_desk_load.events_sent
     bodies = event_bodies(page, psids=psids, count=int(rate * seconds), start=start)
     bench_desk_load.events_sent += len(bodies)
@@ -211,6 +223,8 @@ bench_desk_load.events_sent = 0
 
 def _figures(agents, results, seen, posted, bodies, watchers, seconds):
     times = sorted(took * 1000 for status, took in results if status)
+    unchanged = sorted(took * 1000 for status, took in results if status == 204)
+    rendered = sorted(took * 1000 for status, took in results if status == 200)
     statuses = [status for status, _ in results]
     delays, missed = [], 0
     psid_of = {n: json.loads(body)["entry"][0]["messaging"][0]["sender"]["id"]
@@ -231,6 +245,10 @@ def _figures(agents, results, seen, posted, bodies, watchers, seconds):
         "errors": sum(1 for s in statuses if s not in (200, 204)),
         "poll_p50_ms": _pct(times, 50),
         "poll_p99_ms": _pct(times, 99),
+        "poll_204_p50_ms": _pct(unchanged, 50),
+        "poll_204_p99_ms": _pct(unchanged, 99),
+        "poll_200_p50_ms": _pct(rendered, 50),
+        "poll_200_p99_ms": _pct(rendered, 99),
         "events_posted": len(posted),
         "visible_p50_s": _pct(delays, 50),
         "visible_p95_s": _pct(delays, 95),
