@@ -365,6 +365,7 @@ class FakeGraphAPI:
         with self._lock:
             self._state = _State()
             self.hook_errors = []
+            self.latency = 0.0
 
     def add_page(
         self,
