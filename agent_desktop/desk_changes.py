@@ -1,12 +1,12 @@
 """Saves and deletes that change what a desk shows give it fresh change tokens
 (agent_desktop.desk_versions); update() and bulk_create() do it in the models' QuerySets."""
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from agent_desktop import desk_versions
 from agent_desktop.models import Activity, Contact, Label, Message, Note
-from campaigns.models import Campaign, EntryPoint, Person
+from campaigns.models import Campaign, EntryPoint
 
 
 def contacts_changed(contact_ids):
@@ -39,17 +39,20 @@ def _labels_changed(sender, instance, action, pk_set, reverse, **kwargs):
 
 
 def _desk_shape_changed(sender, **kwargs):
-    """Memberships, roles, names, campaigns, entry points, labels, deleted contacts: rare."""
+    """Memberships, roles, names, campaigns, entry points, labels, deleted contacts: rare.
+    Not a person's presence or picture (written often, from every desk's heartbeat): those
+    show within desk_versions.REFRESH_SECONDS."""
     desk_versions.everything_changed()
 
 
 def connect():
+    User = get_user_model()
     for model in (Activity, Note, Message):
         post_save.connect(_contact_part_changed, sender=model, dispatch_uid=f"desk-{model}")
         post_delete.connect(_contact_part_changed, sender=model, dispatch_uid=f"desk-d-{model}")
     post_save.connect(_contact_row_changed, sender=Contact, dispatch_uid="desk-contact")
     m2m_changed.connect(_labels_changed, sender=Label.contacts.through, dispatch_uid="desk-lab")
-    shapes = (Contact, Campaign, EntryPoint, Person, Label, settings.AUTH_USER_MODEL)
+    shapes = (Contact, Campaign, EntryPoint, Label, User)
     for model in shapes:
         post_delete.connect(_desk_shape_changed, sender=model, dispatch_uid=f"desk-x-{model}")
         if model is not Contact:
@@ -57,3 +60,5 @@ def connect():
     m2m_changed.connect(
         _desk_shape_changed, sender=Campaign.agents.through, dispatch_uid="desk-members"
     )
+    # A role is a group (campaigns.roles).
+    m2m_changed.connect(_desk_shape_changed, sender=User.groups.through, dispatch_uid="desk-role")

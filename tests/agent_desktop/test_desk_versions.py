@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from agent_desktop import desk_versions, labels, notes, services, workflow
 from agent_desktop.models import Activity, Label, Message
+from campaigns.roles import ADMIN_GROUP
 from config.settings import desk_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,9 +123,19 @@ def _membership(contact, agent, other_campaign, **_):
     return lambda: other_campaign.agents.add(agent)
 
 
+def _role(contact, agent, **_):
+    admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    return lambda: agent.groups.add(admins)
+
+
+def _name(contact, agent, **_):
+    agent.first_name = "Alexandra"
+    return lambda: agent.save()
+
+
 CHANGES = [
     _claim, _close, _snooze, _inbound, _inbound_batch, _delivered, _read, _reply, _label, _note,
-    _activity, _channel_details, _membership,
+    _activity, _channel_details, _membership, _role, _name,
 ]  # fmt: skip
 
 
@@ -138,7 +150,7 @@ def test_every_kind_of_change_renews_the_list_and_the_conversation(
     apply()
     listed, opened = _polls(agent_client, contact, before)
     assert listed == 200
-    if change is not _membership:  # joining a campaign changes lists, not this conversation
+    if change not in (_membership, _role):  # who sees what: lists, not this conversation
         assert opened.status_code == 200
 
 
