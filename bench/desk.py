@@ -35,15 +35,17 @@ TOKEN = re.compile(rb'"fp": "([^"]+)"')
 def seed_agents(page, *, agents, campaigns, customers):
     """`agents` users with a logged-in session each, over `campaigns` campaigns (the page's and
     quiet ones); each agent keeps one conversation open. Returns [(session key, contact id,
-    psid or None)]: the psid is that of a bench customer for agents of the page's campaign."""
+    psid or None, (list token, conversation token))]: the psid is that of a bench customer for
+    agents of the page's campaign."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
+    from agent_desktop import desk_versions
     from agent_desktop.models import Contact
-    from campaigns.models import Campaign
+    from campaigns.models import Campaign, Person
     from messenger import setup as page_setup
 
     busy = page.entry_point.campaign
@@ -78,6 +80,8 @@ def seed_agents(page, *, agents, campaigns, customers):
     users = User.objects.bulk_create(
         User(username=f"desk-bench-{existing + i}", password=password) for i in range(agents)
     )
+    # Their Person rows, as their first desk would have made them.
+    Person.objects.bulk_create((Person(user=user) for user in users), ignore_conflicts=True)
     agents_out = []
     for i, user in enumerate(users):
         group = i % campaigns
@@ -94,7 +98,14 @@ def seed_agents(page, *, agents, campaigns, customers):
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        agents_out.append((session.session_key, contact.pk, psid))
+        # The desk is open already: the agent holds the tokens of what it shows (the server
+        # computes the same from the same cache), so the run measures polls, not first loads.
+        view = desk_versions.viewer(user)
+        tokens = (
+            desk_versions.list_token(view, {}),
+            desk_versions.conversation_token(view, contact.pk, {}),
+        )
+        agents_out.append((session.session_key, contact.pk, psid, tokens))
     return agents_out
 
 
@@ -118,8 +129,9 @@ def event_bodies(page, *, psids, count, start=0):
     return out
 
 
-def post_events(url, bodies, *, rate, posted, stop):
-    """Post `bodies` at `rate`/s from 4 threads; `posted[n]` = when event n was posted."""
+def post_events(url, bodies, *, rate, posted, failed, stop):
+    """Post `bodies` at `rate`/s from 4 threads; `posted[n]` = when event n was posted (and
+    answered 200), `failed` the others (refused or timed out: the server was overloaded)."""
     import requests
 
     def run(share):
@@ -130,8 +142,16 @@ def post_events(url, bodies, *, rate, posted, stop):
                 time.sleep(delay)
             if stop.is_set():
                 return
-            posted[n] = time.time()
-            session.post(url, data=body, headers=headers, timeout=30)
+            at = time.time()
+            try:
+                answer = session.post(url, data=body, headers=headers, timeout=30)
+            except OSError:
+                failed.append(n)
+                continue
+            if answer.status_code == 200:
+                posted[n] = at
+            else:
+                failed.append(n)
 
     start = time.time() + 0.2
     slots = [(start + i / rate, b) for i, b in enumerate(bodies)]
@@ -156,8 +176,8 @@ async def _get(port, path, cookie):
     return status, raw, time.perf_counter() - began
 
 
-async def _agent(port, cookie, contact_id, until, results, seen):
-    list_fp = conversation_fp = ""
+async def _agent(port, cookie, contact_id, tokens, until, results, seen):
+    list_fp, conversation_fp = tokens
     await asyncio.sleep(random.uniform(0, POLL_SECONDS))
     while time.time() < until:
         next_at = time.time() + POLL_SECONDS * random.uniform(0.9, 1.1)
@@ -186,7 +206,10 @@ def run_agents(port, agents, *, seconds):
 
     async def main():
         await asyncio.gather(
-            *(_agent(port, cookie, contact, until, results, seen) for cookie, contact, _ in agents)
+            *(
+                _agent(port, cookie, contact, tokens, until, results, seen)
+                for cookie, contact, _, tokens in agents
+            )
         )
 
     asyncio.run(main())
@@ -202,20 +225,22 @@ def bench_desk_load(base_url, page, *, agents, seconds, rate, campaigns, custome
     seeded = seed_agents(page, agents=agents, campaigns=campaigns, customers=customers)
     psids = [str(PSID_BASE + n) for n in range(customers)]
     watchers = {}
-    for cookie, _, psid in seeded:
+    for cookie, _, psid, _ in seeded:
         if psid:
             watchers.setdefault(psid, []).append(cookie)
     start = bench_desk_load.events_sent
     bodies = event_bodies(page, psids=psids, count=int(rate * seconds), start=start)
     bench_desk_load.events_sent += len(bodies)
-    posted, stop = {}, threading.Event()
+    posted, failed, stop = {}, [], threading.Event()
     threads = post_events(f"{base_url}{webhook_path(page)}", bodies, rate=rate, posted=posted,
-                          stop=stop)  # fmt: skip
+                          failed=failed, stop=stop)  # fmt: skip
     results, seen = run_agents(port, seeded, seconds=seconds + 3)
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
-    return _figures(agents, results, seen, posted, bodies, watchers, seconds)
+    figures = _figures(agents, results, seen, posted, bodies, watchers, seconds)
+    figures["events_offered"], figures["posts_failed"] = len(bodies), len(failed)
+    return figures
 
 
 bench_desk_load.events_sent = 0

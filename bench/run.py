@@ -903,8 +903,9 @@ def desk_rows(desk):
         shown = "n/a" if p95 is None else f"{run['visible_p50_s']:.2f} / {p95:.2f} s"
         rows.append((
             "desk",
-            f"{run['agents']:,} agents: event → visible p50 / p95 (not seen)",
-            f"{shown} ({run['not_seen_in_time']})",
+            f"{run['agents']:,} agents: event → visible p50 / p95 (not seen; posted)",
+            f"{shown} ({run['not_seen_in_time']}; {run['events_posted']:,} of "
+            f"{run['events_offered']:,}, {run['posts_failed']} failed)",
             f"p95 ≤ {TARGETS['desk_visible_p95_s']:.0f} s" if at_target else "",
             verdict(p95 is not None and p95 <= TARGETS["desk_visible_p95_s"]) if at_target else "",
         ))  # fmt: skip
