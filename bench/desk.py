@@ -27,6 +27,7 @@ from bench.fixtures import BENCH_PAGE
 POLL_SECONDS = 1.5
 PREFIX = "/desktop/"  # agent_desktop's URLs (config/urls.py)
 PSID_BASE = 7_100_000_000_000_000
+REQUEST_TIMEOUT = 10  # seconds: a poll not answered by then is an error
 MARK = re.compile(rb"desk-bench-ev-(\d+)-")
 TOKEN = re.compile(rb'"fp": "([^"]+)"')
 
@@ -82,17 +83,19 @@ def seed_agents(page, *, agents, campaigns, customers):
     )
     # Their Person rows, as their first desk would have made them.
     Person.objects.bulk_create((Person(user=user) for user in users), ignore_conflicts=True)
-    agents_out = []
+    memberships = []
     for i, user in enumerate(users):
         group = i % campaigns
         if group == 0:
             busy.agents.add(user)
-            contact = busy_contacts[(i // campaigns) % customers]
-            psid = psids[(i // campaigns) % customers]
+            index = (i // campaigns) % customers
+            memberships.append((user, busy_contacts[index], psids[index]))
         else:
             campaign, contact = quiet[group - 1]
             campaign.agents.add(user)
-            psid = None
+            memberships.append((user, contact, None))
+    agents_out = []
+    for user, contact, psid in memberships:  # after every membership: the tokens are current
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -163,7 +166,11 @@ def post_events(url, bodies, *, rate, posted, failed, stop):
 
 # --- Agents -----------------------------------------------------------------------------------
 async def _get(port, path, cookie):
-    """One GET; (status, body, seconds)."""
+    """One GET; (status, body, seconds). Given up after REQUEST_TIMEOUT (raises TimeoutError)."""
+    return await asyncio.wait_for(_get_once(port, path, cookie), REQUEST_TIMEOUT)
+
+
+async def _get_once(port, path, cookie):
     began = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
@@ -195,7 +202,7 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
                     seen.setdefault((cookie, int(mark)), now)
                 if found := TOKEN.search(raw):
                     conversation_fp = found.group(1).decode()
-        except OSError:
+        except (OSError, TimeoutError):  # counted as errors, not in the latencies
             results.append((0, 0.0))
         await asyncio.sleep(max(0.0, next_at - time.time()))
 
