@@ -223,6 +223,49 @@ def run_agents(port, agents, *, seconds):
     return results, seen
 
 
+# --- Unchanged polls, as the issue measured them (wrk, 16 connections) ------------------------
+WRK_POLL_LUA = r"""
+wrk.headers["Cookie"] = "sessionid=%(cookie)s"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%%d,"duration_us":%%d,"non2xx":%%d,"errors":%%d,' ..
+    '"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,"max_us":%%d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def bench_unchanged_polls(base_url, page, *, results_dir, run_wrk, seconds=10):
+    """req/s of an unchanged list poll (the 204) with 1 000 contacts in the agent's campaign,
+    no events meanwhile: the figure the issue started from (116 polls/s, p50 136 ms)."""
+    import requests
+    from django.contrib.auth.models import User
+
+    from agent_desktop import desk_versions
+
+    ((cookie, _, _, _),) = seed_agents(page, agents=1, campaigns=1, customers=1000)
+    user = User.objects.filter(username__startswith="desk-bench-").latest("pk")
+    # A token also names a 30 s slot (desk_versions.REFRESH_SECONDS): start in a fresh one,
+    # so every request of the run is the same unchanged poll.
+    left = desk_versions.REFRESH_SECONDS - (
+        (time.time() + user.pk * 7.919) % desk_versions.REFRESH_SECONDS
+    )
+    if left < seconds + 6:
+        time.sleep(left + 0.5)
+    token = desk_versions.list_token(desk_versions.viewer(user), {})
+    script = results_dir / "wrk_poll.lua"
+    script.write_text(WRK_POLL_LUA % {"cookie": cookie})
+    url = f"{base_url}{PREFIX}list/?fp={token}"
+    statuses = [requests.get(url, cookies={"sessionid": cookie}, timeout=10).status_code]
+    run_wrk(url, script, seconds=2, connections=16)  # warm up
+    figures = run_wrk(url, script, seconds=seconds, connections=16)
+    statuses.append(requests.get(url, cookies={"sessionid": cookie}, timeout=10).status_code)
+    figures["status_before_and_after"] = statuses  # 204 both: every request was unchanged
+    return figures
+
+
 # --- One load ---------------------------------------------------------------------------------
 def bench_desk_load(base_url, page, *, agents, seconds, rate, campaigns, customers):
     """One run with `agents` agents (seeded now) and `rate` events/s for `seconds`."""
