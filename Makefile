@@ -6,7 +6,7 @@ PORT ?= 8000
 # The sample shop, a second local origin that embeds the website chat widget.
 SHOP_PORT ?= 8001
 
-.PHONY: setup run test lint fmt clean bench lock lock-check prod-check
+.PHONY: setup run test lint fmt clean bench bench-reports lock lock-check prod-check
 
 setup: $(VENV)/.installed .env
 
@@ -52,6 +52,11 @@ test: setup
 # prints the figures beside their targets and writes bench/results/latest.json. About 3 minutes.
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/reports.py
+
+# The reports part alone: 100 000 conversations, 1 000 000 messages (PostgreSQL must be running).
+bench-reports: setup
+	$(BIN)/python bench/reports.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -71,7 +71,9 @@ def away_replies_send(customers_wrote):
     return queued
 
 
-def _queue_away_reply(contact, text, sent_at):
+def automatic_message_queue(contact, text, *, sent_at, details=None):
+    """A message the app itself sends (no agent; never tagged, never retried), queued to go out
+    through the contact's channel once committed: away replies, satisfaction surveys."""
     message = Message.objects.create(
         contact=contact,
         direction=Message.Direction.OUT,
@@ -79,8 +81,14 @@ def _queue_away_reply(contact, text, sent_at):
         status=Message.Status.QUEUED,
         kind=Message.Kind.TEXT,
         text=text,
+        details=details or {},
         sent_at=sent_at,
     )
     send_when_committed(message)
+    return message
+
+
+def _queue_away_reply(contact, text, sent_at):
+    message = automatic_message_queue(contact, text, sent_at=sent_at)
     logger.info("away reply %s queued for contact %s", message.pk, contact.pk)
     return message

@@ -5,16 +5,14 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from agent_desktop import desk_versions
-from agent_desktop.models import Activity, Contact, Label, Message, Note
+from agent_desktop.models import Activity, Contact, Label, Message, Note, desk_changed
 from campaigns.models import Campaign, EntryPoint
 
 
 def contacts_changed(contact_ids):
     """For writes that bypass the models' QuerySets and signals (update_rows, other apps' rows
     shown with a contact): fresh tokens for these contacts and their campaigns."""
-    ids = set(contact_ids)
-    campaigns = Contact.objects.filter(pk__in=ids).values_list("entry_point__campaign_id")
-    desk_versions.changed(contact_ids=ids, campaign_ids=[pk for (pk,) in campaigns])
+    desk_changed(contact_ids=contact_ids)
 
 
 def _contact_row_changed(sender, instance, **kwargs):

@@ -35,9 +35,16 @@ class ContactQuerySet(_DeskQuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         # With ignore_conflicts the new rows have no pk: their campaigns change instead.
-        entry_points = {obj.entry_point_id for obj in created}
-        campaigns = EntryPoint.objects.filter(pk__in=entry_points).values_list("campaign_id")
-        desk_versions.changed(campaign_ids=[pk for (pk,) in campaigns])
+        campaigns, missing = set(), set()
+        for obj in created:
+            if Contact.entry_point.is_cached(obj):
+                campaigns.add(obj.entry_point.campaign_id)
+            else:
+                missing.add(obj.entry_point_id)
+        if missing:
+            found = EntryPoint.objects.filter(pk__in=missing).values_list("campaign_id")
+            campaigns.update(pk for (pk,) in found)
+        desk_versions.changed(campaign_ids=campaigns)
         return created
 
 
@@ -46,10 +53,25 @@ class MessageQuerySet(_DeskQuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
-        contacts = {obj.contact_id for obj in created}
-        campaigns = Contact.objects.filter(pk__in=contacts).values_list("entry_point__campaign_id")
-        desk_versions.changed(contact_ids=contacts, campaign_ids=[pk for (pk,) in campaigns])
+        cached = [obj.contact for obj in created if Message.contact.is_cached(obj)]
+        desk_changed(contacts=cached, contact_ids=[obj.contact_id for obj in created])
         return created
+
+
+def desk_changed(*, contacts=(), contact_ids=()):
+    """Fresh desk tokens for these contacts (instances, or ids) and their campaigns: read from
+    the instances' entry points where loaded, else in one query."""
+    campaign_of, missing = {}, set(contact_ids)
+    for contact in contacts:
+        if Contact.entry_point.is_cached(contact):
+            campaign_of[contact.pk] = contact.entry_point.campaign_id
+        else:
+            missing.add(contact.pk)
+    missing -= campaign_of.keys()
+    if missing:
+        found = Contact.objects.filter(pk__in=missing).values_list("pk", "entry_point__campaign_id")
+        campaign_of.update(found)
+    desk_versions.changed(contact_ids=campaign_of.keys(), campaign_ids=campaign_of.values())
 
 
 class Contact(models.Model):
@@ -211,7 +233,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["sent_at", "pk"]
-        indexes = [models.Index(fields=["contact", "sent_at"])]
+        indexes = [
+            models.Index(fields=["contact", "sent_at"]),
+            # Reports count messages of a period across all contacts (reports.figures).
+            models.Index(fields=["sent_at", "direction"], name="message_sent_at_direction"),
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()}: {self.text[:40] or self.get_kind_display()}"

@@ -104,6 +104,13 @@ def activities(contact):
     return Activity.objects.filter(contact=contact).select_related("actor", "target_user")
 
 
+def _follows_the_close(item):
+    """The satisfaction survey sent at a close (an automatic message) and the customer's rating
+    belong to the conversation just closed, not to a new one."""
+    details = getattr(item, "details", None) or {}
+    return getattr(item, "source", None) == Message.Source.AUTOMATIC or "csat_rating" in details
+
+
 def timeline(contact):
     """The conversation as the desktop shows it: messages (and private notes) oldest first,
     each carrying the activities just before it (`activities_before`), and the activities after
@@ -116,6 +123,9 @@ def timeline(contact):
 
     def place(item):
         nonlocal after_close
+        if after_close and _follows_the_close(item):
+            item.divider_before = False  # still the closed conversation: no divider yet
+            return
         item.divider_before, after_close = after_close, False
         if isinstance(item, Activity) and item.kind == Activity.Kind.CLOSED:
             after_close = True

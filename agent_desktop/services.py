@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agent_desktop import assignment, desk_changes, media
+from agent_desktop import assignment, lifecycle, media
 from agent_desktop.away_replies import away_replies_send
 from agent_desktop.channels import max_text_length, send_when_committed, sender_action
 from agent_desktop.contact_state import ActionRefused
-from agent_desktop.models import Contact, Message
+from agent_desktop.models import Contact, Message, desk_changed
 from agent_desktop.workflow import customer_wrote, may_act, reply_take
 from config.db import update_rows
 
@@ -138,7 +138,7 @@ def _contacts_after_messages(groups, *, from_customer=True):
     them all, each contact's change computed from its current row (so concurrent
     workers' changes add up). Rows in id order: concurrent workers updating the same contacts
     take their locks in the same order, so they wait for each other rather than deadlock."""
-    rows, customers_wrote = [], []
+    rows, customers_wrote, opened = [], [], []
     for contact, incomings in sorted(groups, key=lambda group: group[0].pk):
         latest = incomings[0]
         for incoming in incomings:  # the last of equal times wins, as if stored one by one
@@ -148,6 +148,7 @@ def _contacts_after_messages(groups, *, from_customer=True):
         newest_inbound = max(counted) if counted else None
         if newest_inbound is not None:
             customers_wrote.append((contact, newest_inbound))
+            opened.append((contact, min(counted)))
         rows.append((contact.pk, len(counted), newest_inbound, latest.sent_at, _preview(latest)))
     update_rows(
         Contact,
@@ -155,9 +156,11 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
-    desk_changes.contacts_changed(row[0] for row in rows)  # update_rows sends no signal
+    desk_changed(contacts=[contact for contact, _ in groups])  # update_rows sends no signal
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
     written_to = [contact.pk for contact, _ in customers_wrote]
+    if opened:
+        lifecycle.customers_wrote.send(sender=Contact, opened=opened)
     customer_wrote(written_to)
     away_replies_send(customers_wrote)
     # New or reopened conversations go to an agent once committed, where a campaign says so.
@@ -420,6 +423,7 @@ def _queue_reply(contact, agent, parts, upload, attachment):
         last_message_preview=(last.text or f"[{last.attachments[0]['type']}]")[:PREVIEW_LENGTH],
         unread_count=0,
     )
+    lifecycle.agent_replied.send(sender=Contact, contact=contact, agent=agent, at=now)
     for message in messages:
         send_when_committed(message)
     return messages

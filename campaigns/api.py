@@ -54,6 +54,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "auto_assign",
             "business_hours",
             "away_message",
+            "first_response_target_seconds",
+            "csat_enabled",
+            "csat_question",
             "created_at",
         ]
         read_only_fields = ["created_at"]

@@ -20,7 +20,7 @@ normalised form above (every day present, ranges and holidays sorted).
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo, available_timezones
@@ -276,3 +276,36 @@ def summary(schedule, now: datetime | None = None) -> Summary | None:
         open_now=open_now,
         next_opening=None if open_now else next_opening(schedule, now),
     )
+
+
+def open_seconds_between(schedule, start: datetime, end: datetime) -> int:
+    """Seconds between the aware times `start` and `end` while the schedule is open (reports'
+    business-hours durations). None: always open, so all of them. Differences are taken in UTC,
+    so a daylight saving change in between counts real seconds."""
+    if end <= start:
+        return 0
+    if schedule is None:
+        return int((end - start).total_seconds())
+    zone = ZoneInfo(schedule["timezone"])
+    holidays = set(schedule.get("holidays", ()))
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    total = 0.0
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        if day.isoformat() in holidays:
+            continue
+        for opens, closes in schedule["days"].get(DAYS[day.weekday()], ()):
+            opening = _moment(day, _minutes(opens, closing=False), zone)
+            closing = _moment(day, _minutes(closes, closing=True), zone)
+            overlap = (min(end, closing) - max(start, opening)).total_seconds()
+            total += max(overlap, 0)
+    return int(total)
+
+
+def _moment(day, minutes, zone):
+    """The aware UTC time `minutes` after midnight of `day` on the zone's clock (1440: the
+    next midnight)."""
+    if minutes == MIDNIGHT:
+        day, minutes = day + timedelta(days=1), 0
+    local = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=zone)
+    return local.astimezone(UTC)

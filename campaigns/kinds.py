@@ -41,6 +41,9 @@ Desktop (agent_desktop, by the contact's channel):
 - `refresh_profile(contact_id)`: fetch the customer's profile again (optional),
 - `sender_action(contact_id, action)`: "typing_on" or "mark_seen" for the customer,
 - `customer_info(contact) -> list[(label, value)]`: the channel's own lines in Customer Info,
+- `csat_survey(contact, cycle_id, question) -> str` (optional): ask the satisfaction question
+  of the cycle just closed (reports.csat), in the closing transaction (anything sent goes once
+  it commits); "sent", or "skipped_window" when the channel's rules allow no message now,
 - `contact_select_related`: a tuple of relations (from Contact) the desktop selects with a
   contact it opens, so `customer_info` reads them without a query of its own,
 - `contact_notice(contact) -> agent_desktop.channels.ContactNotice | None`: a badge in the

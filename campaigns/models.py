@@ -1,10 +1,15 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.business_hours import AWAY_MESSAGE_MAX_LENGTH, validate_business_hours
 from campaigns.kinds import UnknownKind, kind_named
+
+# Messenger shows at most 640 characters of a message with quick replies.
+CSAT_QUESTION_MAX_LENGTH = 300
+CSAT_QUESTION = "How would you rate the help you received? (1 = poor, 5 = great)"
 
 
 class Campaign(models.Model):
@@ -27,6 +32,15 @@ class Campaign(models.Model):
     business_hours = models.JSONField(null=True, blank=True, validators=[validate_business_hours])
     # Sent once per conversation to a customer who writes outside business hours; empty: none.
     away_message = models.TextField(blank=True, max_length=AWAY_MESSAGE_MAX_LENGTH)
+    # Reports count the share of first responses within this (business seconds when the campaign
+    # has hours).
+    first_response_target_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 3600)]
+    )
+    # A one-question satisfaction survey when a conversation is closed (reports.csat); on
+    # Messenger only inside the 24 h window, as a plain response.
+    csat_enabled = models.BooleanField(default=False)
+    csat_question = models.CharField(max_length=CSAT_QUESTION_MAX_LENGTH, default=CSAT_QUESTION)
 
     class Meta:
         ordering = ["-is_active", "name"]
@@ -120,6 +134,7 @@ class AuditEntry(models.Model):
         ROLE_CHANGED = "role_changed", "Role changed"
         MEMBERSHIP_CHANGED = "membership_changed", "Campaign membership changed"
         DELIVERIES_REPLAYED = "deliveries_replayed", "Deliveries replayed"
+        ENTRY_POINT_CHANGED = "entry_point_changed", "Entry point settings changed"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

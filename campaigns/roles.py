@@ -8,10 +8,23 @@ def is_campaign_admin(user):
         return False
     if user.is_staff or user.is_superuser:
         return True
-    # Cached on the user object: templates and permission checks ask several times a request.
-    if not hasattr(user, "_is_admin_group_member"):
-        user._is_admin_group_member = user.groups.filter(name=ADMIN_GROUP).exists()
+    _read_role_groups(user)
     return user._is_admin_group_member
+
+
+def _read_role_groups(user):
+    """Both role groups in one query, cached on the user object: templates and permission
+    checks ask several times a request."""
+    if not hasattr(user, "_is_admin_group_member") or not hasattr(
+        user, "_is_supervisor_group_member"
+    ):
+        names = set(
+            user.groups.filter(name__in=[ADMIN_GROUP, SUPERVISOR_GROUP]).values_list(
+                "name", flat=True
+            )
+        )
+        user._is_admin_group_member = ADMIN_GROUP in names
+        user._is_supervisor_group_member = SUPERVISOR_GROUP in names
 
 
 # A supervisor is a user with this role who belongs to a campaign (Campaign.agents): in that
@@ -24,8 +37,7 @@ def user_role(user):
     """ "admin", "supervisor" or "agent"."""
     if is_campaign_admin(user):
         return "admin"
-    if not hasattr(user, "_is_supervisor_group_member"):
-        user._is_supervisor_group_member = user.groups.filter(name=SUPERVISOR_GROUP).exists()
+    _read_role_groups(user)
     return "supervisor" if user._is_supervisor_group_member else "agent"
 
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "messenger",
     "agent_desktop",
     "webchat",
+    "reports",
     "config.apps.ProjectConfig",  # the project's own system checks (config/checks.py)
 ]
 
@@ -332,6 +333,7 @@ CELERY_TASK_ROUTES = {
     "agent_desktop.tasks.wake_snoozed_contacts": {"queue": "sweeps"},
     "agent_desktop.tasks.assign_waiting_contacts": {"queue": "sweeps"},
     "campaigns.tasks.prune_audit_log": {"queue": "sweeps"},
+    "reports.tasks.roll_message_days": {"queue": "sweeps"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -382,6 +384,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",
         "schedule": 24 * 3600.0,
+    },
+    # Reports count long periods' messages from daily totals (reports.rollup).
+    "roll-message-days": {
+        "task": "reports.tasks.roll_message_days",
+        "schedule": 300.0,
     },
     # The audit log keeps a year (campaigns.audit.KEEP_FOR): older entries go, daily.
     "prune-audit-log": {

@@ -14,6 +14,8 @@ from campaigns.api import AuditViewSet, CampaignViewSet, EntryPointViewSet
 from campaigns.team_api import UserViewSet
 from campaigns.team_views import InvitationView
 from campaigns.views import home
+from reports.api import AgentsView as ReportsAgentsView
+from reports.api import SummaryView as ReportsSummaryView
 
 router = DefaultRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
@@ -31,17 +33,19 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("campaigns/", include("campaigns.urls")),
     path("campaigns/", include("messenger.builder_urls")),
-    path("campaigns/entry-points/", include("webchat.builder_urls")),
     path("team/", include("campaigns.team_urls")),
     path("invite/<uidb64>/<token>/", InvitationView.as_view(), name="invitation"),
     path("profile/", include("agent_desktop.profile_urls")),
     path("desktop/settings/", include("agent_desktop.team_urls")),
     path("desktop/", include("agent_desktop.urls")),
+    path("reports/", include("reports.urls")),
     path(f"{settings.WEBHOOK_PATH_PREFIX}/", include("messenger.urls")),
     path("webchat/", include("webchat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/me/heartbeat/", HeartbeatView.as_view(), name="api-heartbeat"),
+    path("api/reports/summary/", ReportsSummaryView.as_view(), name="api-reports-summary"),
+    path("api/reports/agents/", ReportsAgentsView.as_view(), name="api-reports-agents"),
     path("api/", include("messenger.api_urls")),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),

@@ -34,6 +34,7 @@ class MessengerConfig(AppConfig):
                     "deliveries_erase": "messenger.setup.facebook_page_deliveries_erase",
                     # The desktop (agent_desktop)
                     "enqueue_send": "messenger.outbound.enqueue_send",
+                    "csat_survey": "messenger.csat.survey_ask",
                     "reply_window": "messenger.outbound.reply_window",
                     "refresh_profile": "messenger.profiles.enqueue_profile_refresh",
                     "sender_action": "messenger.outbound.enqueue_sender_action",

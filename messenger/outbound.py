@@ -464,7 +464,8 @@ def _content(client, message):
     an `image` only when its bytes decode as one, else as a `file` (never by name or declared
     type: a script named `.gif` is a file)."""
     if not message.upload:
-        return {"text": message.text}
+        quick_replies = message.details.get("quick_replies")  # the CSAT survey's ratings
+        return {"text": message.text, **({"quick_replies": quick_replies} if quick_replies else {})}
     with message.upload.open("rb") as upload:
         content = upload.read()
     content_type = media.image_type(content)

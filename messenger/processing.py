@@ -11,10 +11,11 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from agent_desktop import media
+from agent_desktop import lifecycle, media
 from agent_desktop import services as desktop
-from agent_desktop.models import Message
+from agent_desktop.models import Contact, Message
 from config.db import update_rows
+from messenger import csat
 from messenger import events as ev
 from messenger.contact_details import ANSWERED_ELSEWHERE, answered_elsewhere
 from messenger.delivery_queue import enqueue_processing
@@ -199,11 +200,29 @@ def _apply_deliveries(deliveries):
         outcomes.append((delivery, status, parsed.kinds, "; ".join(notes)[:2000]))
 
     desktop.record_inbound_many(inbound)
+    _survey_answers_send(inbound)
     for page, received_at in last_event.values():
         _note_last_event(page, received_at)
     _finish(outcomes)
     if new_contacts:
         transaction.on_commit(lambda: enqueue_profile_fetch(new_contacts))
+
+
+def _survey_answers_send(inbound):
+    """Ratings of the satisfaction survey, and the customers' texts (a text just after a rating
+    is its comment), to whoever keeps them (reports). A redelivered rating is sent again: the
+    first answer wins there."""
+    answers, texts = [], []
+    for contact, incoming in inbound:
+        if csat.RATING_DETAIL in incoming.details:
+            payload = incoming.details.get("quick_reply_payload")
+            answers.append(csat.answer_of(contact, payload, incoming.sent_at))
+        elif incoming.kind == Message.Kind.TEXT and incoming.text:
+            texts.append((contact.pk, incoming.text, incoming.sent_at))
+    if answers:
+        lifecycle.survey_answered.send(sender=Contact, answers=answers)
+    if texts:
+        lifecycle.customers_texted.send(sender=Contact, texts=texts)
 
 
 # Why a receipt, reaction, opt-in, handover, edit or unsend of a customer we have no
@@ -316,6 +335,7 @@ def _apply(page, event, contact):
     sent_at = event.timestamp or timezone.now()
     inbound = None
     if isinstance(event, ev.MessageEvent):
+        survey_answer = None if event.is_echo else csat.parse_payload(event.quick_reply_payload)
         incoming = desktop.IncomingMessage(
             sent_at=sent_at,
             kind=Message.Kind.ATTACHMENT if event.attachments else Message.Kind.TEXT,
@@ -327,8 +347,11 @@ def _apply(page, event, contact):
                 metadata=event.metadata,
                 app_id=event.app_id,
                 standby=event.standby,
+                **({csat.RATING_DETAIL: survey_answer[1]} if survey_answer else {}),
             ),
             mid=event.mid,
+            # A survey's rating: not the customer writing (no reopening, see messenger.csat).
+            counts_as_customer_message=survey_answer is None,
         )
         if event.is_echo:
             from_this_app = event.app_id == page.app_id

@@ -381,6 +381,16 @@ class ProdCheck:
             f"{css.status} {css.headers.get('Content-Type')} "
             f"Content-Encoding={css.headers.get('Content-Encoding')}",
         )
+        # The website chat's embed snippet names the widget by its own name, not a hashed one,
+        # so snippets pasted into websites survive deploys.
+        widget = request(self.web_port, "GET", "/static/webchat/widget.js", headers=PROXIED)
+        expect(
+            "the website chat widget answers 200 under its own name, as JavaScript",
+            widget.status == 200
+            and "javascript" in widget.headers.get("Content-Type", "")
+            and b"data-widget-key" in widget.body,
+            f"{widget.status} {widget.headers.get('Content-Type')}",
+        )
 
     def check_no_sandbox(self):
         step("no sandbox in production")

@@ -19,13 +19,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ("config", "campaigns", "agent_desktop")
 CHANNELS = ("messenger", "webchat")
-PRODUCT = CORE + CHANNELS
+# Apps that read the others and that only `config` imports (urls) and templates link to.
+READERS = ("reports",)
+PRODUCT = CORE + CHANNELS + READERS
 # What each core app may import of the product (itself included); a channel may import any
 # app but another channel (and not the views of those it builds on). `config` wires the apps
 # together (settings, urls, the Celery app) and is held only to the function and cycle rules.
 MAY_IMPORT = {
     "campaigns": {"config", "campaigns"},
     "agent_desktop": {"config", "campaigns", "agent_desktop"},
+    "reports": {"config", "campaigns", "agent_desktop", "reports"},
 }
 # Modules a channel must not import: the pages and API views of the apps it builds on.
 VIEW_MODULE_NAMES = ("views", "api")
@@ -38,6 +41,7 @@ FUNCTION_IMPORTS_ALLOWED = {
     ("config.apps", "ready"),  # registers the system checks
     ("messenger.apps", "ready"),  # registers the Facebook Page kind
     ("webchat.apps", "ready"),  # registers the Website chat kind
+    ("reports.apps", "ready"),  # connects the cycle table's receivers
 }
 
 
@@ -145,6 +149,8 @@ def app_rule_violations(imports, app):
         if app in CHANNELS:
             if target in CHANNELS and target != app:
                 broken.append(f"{imp}: a channel imports another channel")
+            elif target in READERS:
+                broken.append(f"{imp}: a channel imports {target}, which only config imports")
             elif target in ("campaigns", "agent_desktop") and _is_view_module(imp.imported):
                 broken.append(
                     f"{imp}: a channel imports {target}'s views; use its models, services, "

@@ -20,6 +20,7 @@ EXPECTED = {
     "agent_desktop.tasks.wake_snoozed_contacts": "sweeps",
     "agent_desktop.tasks.assign_waiting_contacts": "sweeps",
     "campaigns.tasks.prune_audit_log": "sweeps",
+    "reports.tasks.roll_message_days": "sweeps",
 }
 
 

@@ -48,8 +48,10 @@ class WebChatEntryPointSerializer(serializers.Serializer):
     def update(self, entry_point, validated_data):
         settings_row = entry_point.web_chat
         given = validated_data.get("web_chat", {})
+        request = self.context.get("request")
         services.web_chat_settings_save(
             settings_row=settings_row,
+            actor=request.user if request is not None else None,
             allowed_origins=given.get("allowed_origins", settings_row.allowed_origins),
             color=given.get("color", settings_row.color),
             greeting=given.get("greeting", settings_row.greeting),

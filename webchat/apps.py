@@ -25,6 +25,7 @@ class WebChatConfig(AppConfig):
                     "api_serializer": "webchat.api.WebChatEntryPointSerializer",
                     "seed_demo": "webchat.services.seed_demo",
                     "enqueue_send": "webchat.desk.enqueue_send",
+                    "csat_survey": "webchat.csat.survey_ask",
                     "reply_window": "webchat.desk.reply_window",
                     "sender_action": "webchat.desk.sender_action",
                     "customer_info": "webchat.desk.customer_info",

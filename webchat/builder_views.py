@@ -3,10 +3,8 @@ websites, colour and greeting, and the embed snippet to copy."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from campaigns.models import EntryPoint
 from campaigns.roles import is_campaign_admin
 from webchat import services
 from webchat.forms import WebChatSettingsForm
@@ -22,7 +20,9 @@ def panel_view(request, entry_point):
     if request.method == "POST" and not entry_point.is_archived:
         form = WebChatSettingsForm.for_settings(settings_row, request.POST)
         if form.is_valid():
-            services.web_chat_settings_save(settings_row=settings_row, **form.cleaned_data)
+            services.web_chat_settings_save(
+                settings_row=settings_row, actor=request.user, **form.cleaned_data
+            )
             messages.success(request, "Website chat saved.")
             return redirect(request.path)
         return render(request, TEMPLATE, _context(request, entry_point, form), status=400)
@@ -42,14 +42,3 @@ def _context(request, entry_point, form):
         "status": services.status(entry_point),
         "sample_page_url": settings.WEBCHAT_SAMPLE_PAGE_URL if settings.SANDBOX else "",
     }
-
-
-def panel(request, pk):
-    """The panel at a URL of its own (/campaigns/entry-points/<pk>/website-chat/), for as long as
-    the builder's /campaigns/entry-points/<pk>/ does not dispatch to the kind's panel_view."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    entry_point = get_object_or_404(
-        EntryPoint.objects.select_related("campaign", "web_chat"), pk=pk, kind=services.KIND
-    )
-    return panel_view(request, entry_point)

@@ -41,11 +41,24 @@ def web_chat_entry_point_create(*, campaign: Campaign, name: str, actor=None) ->
     return entry_point
 
 
-def web_chat_settings_save(*, settings_row, allowed_origins, color, greeting):
-    settings_row.allowed_origins = allowed_origins
-    settings_row.color = color
-    settings_row.greeting = greeting
-    settings_row.save(update_fields=["allowed_origins", "color", "greeting"])
+@transaction.atomic
+def web_chat_settings_save(*, settings_row, allowed_origins, color, greeting, actor=None):
+    """Save the chat's settings; the audit log keeps which changed (and the websites allowed:
+    who let which site use the chat matters)."""
+    given = {"allowed_origins": allowed_origins, "color": color, "greeting": greeting}
+    changed = [name for name, value in given.items() if getattr(settings_row, name) != value]
+    if not changed:
+        return settings_row
+    for name in changed:
+        setattr(settings_row, name, given[name])
+    settings_row.save(update_fields=changed)
+    audit_record(
+        actor,
+        Action.ENTRY_POINT_CHANGED,
+        settings_row.entry_point,
+        changed=changed,
+        allowed_origins=settings_row.allowed_origins,
+    )
     return settings_row
 
 

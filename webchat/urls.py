@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:widget_key>/messages/", visitor_api.messages, name="messages"),
     path("<str:widget_key>/read/", visitor_api.read, name="read"),
     path("<str:widget_key>/typing/", visitor_api.typing, name="typing"),
+    path("<str:widget_key>/survey/", visitor_api.survey, name="survey"),
     path(
         "<str:widget_key>/files/<int:message_id>/<str:signature>/",
         visitor_api.visitor_file,

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from agent_desktop import media
 from agent_desktop.models import Message
 from config.auth import client_ip_address
-from webchat import colors, conversation, limits, throttle, tokens
+from webchat import colors, conversation, csat, limits, throttle, tokens
 from webchat.forms import VisitorDetailsForm
 from webchat.models import WebChatSettings
 from webchat.user_agents import user_agent_summary
@@ -262,6 +262,7 @@ def _messages_list(request, settings_row, visitor):
             "messages": [_message_json(request, settings_row, visitor, m) for m in shown],
             "agent_typing": conversation.agent_is_typing(visitor),
             "read_up_to": visitor.agent_read_up_to,
+            "survey": csat.survey_for_visitor(visitor.contact),
         }
     )
 
@@ -318,6 +319,17 @@ def read(request, settings_row, visitor):
     if "up_to" not in data:
         raise Refused(400, "up_to: the id of the newest message shown.")
     conversation.mark_read(visitor=visitor, up_to=_message_id(data["up_to"], "up_to"))
+    return HttpResponse(status=204)
+
+
+@visitor_endpoint("POST")
+def survey(request, settings_row, visitor):
+    """The answer to the satisfaction survey: {"cycle", "rating" 1-5, "comment"?} → 204."""
+    _limited(("calls", visitor.pk, settings.WEBCHAT_CALLS_PER_MINUTE_PER_VISITOR))
+    try:
+        csat.survey_answer(contact=visitor.contact, data=_json_body(request))
+    except csat.SurveyRefused as exc:
+        raise Refused(exc.status, str(exc)) from exc
     return HttpResponse(status=204)
 
 

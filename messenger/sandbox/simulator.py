@@ -54,6 +54,8 @@ class Line:
     status: str = ""
     attachment_id: str = ""  # a page's reply with an uploaded file (shown from the fake)
     filename: str = ""
+    # A page's reply with quick replies: [(title, payload)], offered until the customer answers.
+    quick_replies: tuple = ()
 
 
 @dataclass
@@ -103,7 +105,7 @@ class SimulatorError(Exception):
     """The webhook refused the simulated event; the message says what it answered."""
 
 
-def send(*, page, webhook_url, customer, kind, text=""):
+def send(*, page, webhook_url, customer, kind, text="", payload=""):
     """Post one customer event to the page's webhook, exactly as Facebook would."""
     if not page.app_secret_is_set or not page.page_id:
         raise SimulatorError(
@@ -121,6 +123,8 @@ def send(*, page, webhook_url, customer, kind, text=""):
             "title": text or "Talk to an agent",
             "payload": "TALK_TO_AGENT",
         }
+    elif kind == "quick_reply":  # a tap on one of the page's quick replies
+        item["message"] = {"mid": mid, "text": text, "quick_reply": {"payload": payload}}
     elif kind == "image":
         url = sandbox_graph().profile_pic_url(customer.psid).replace("/pics/", "/pics/photo-")
         item["message"] = {"mid": mid, "attachments": [{"type": "image", "payload": {"url": url}}]}
@@ -174,6 +178,10 @@ def thread(*, page, webhook_url, customer):
             kind=_reply_kind(r["message"]),
             mid=r["message_id"],
             status="read",
+            quick_replies=tuple(
+                (q.get("title", ""), q.get("payload", ""))
+                for q in r["message"].get("quick_replies") or ()
+            ),
             **_reply_attachment(r["message"]),
         )
         for r in replies

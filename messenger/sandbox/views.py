@@ -123,6 +123,7 @@ def simulator_chat(request, entry_point, psid):
                 customer=context["customer"],
                 kind=request.POST.get("kind", "text"),
                 text=request.POST.get("text", "").strip()[:2000],
+                payload=request.POST.get("payload", "")[:1000],
             )
         except simulator.SimulatorError as exc:
             context["error"] = str(exc)

@@ -227,6 +227,10 @@
     ".failed .meta{color:#b42318}",
     ".link-btn{border:0;background:none;padding:0 2px;color:#1a56db;text-decoration:underline;cursor:pointer;font-size:12px}",
     ".typing{margin:0;padding:0 16px 4px;font-size:13px;color:#5d6b82;min-height:1.45em}",
+    ".notice.good{background:#e7f5ef;color:#0b6b47}",
+    ".survey{margin:0 12px 6px;padding:8px 10px;border:1px solid #d5dbe5;border-radius:8px;font-size:14px}",
+    ".survey legend{padding:0 4px}",
+    ".survey .row{display:flex;gap:6px;margin-top:4px}",
     ".notice{margin:0 12px 6px;padding:6px 10px;border-radius:8px;background:#fdecea;color:#8a1c12;font-size:13px}",
     ".composer{display:flex;align-items:flex-end;gap:6px;padding:8px;border-top:1px solid #e3e8ef}",
     ".composer textarea{flex:1;resize:none;min-height:42px;max-height:120px;padding:10px;border:1px solid #8592a6;border-radius:10px}",
@@ -337,10 +341,14 @@
     ]);
     var sendButton = el("button", { type: "submit", class: "btn btn-main", text: "Send" });
     var composer = el("form", { class: "composer" }, [attachButton, fileInput, textarea, sendButton]);
+    // The satisfaction survey, shown after the conversation closes (GET messages/ → survey).
+    var surveyQuestion = el("legend", {});
+    var surveyButtons = el("div", { class: "row" });
+    var survey = el("fieldset", { class: "survey", hidden: true }, [surveyQuestion, surveyButtons]);
     var panel = el(
       "div",
       { class: "panel", id: "panel", role: "dialog", "aria-labelledby": "panel-title", hidden: true },
-      [el("div", { class: "head" }, [heading, closeButton]), greeting, intro, log, typing, notice, composer],
+      [el("div", { class: "head" }, [heading, closeButton]), greeting, intro, log, typing, survey, notice, composer],
     );
     shadow.appendChild(el("div", { class: "root" }, [launcher, panel]));
     document.body.appendChild(host);
@@ -526,7 +534,35 @@
       // A reply ends the agent's typing (the API keeps saying "typing" for a few seconds).
       var justReplied = Date.now() - state.agentRepliedAt < REPLY_ENDS_TYPING_MS;
       typing.textContent = data.agent_typing && !justReplied ? title + " is typing…" : "";
+      renderSurvey(data.survey);
       markSeen();
+    }
+
+    // ---- The satisfaction survey ----
+    function renderSurvey(asked) {
+      var cycle = asked && typeof asked.cycle === "number" ? asked.cycle : null;
+      if (cycle === state.surveyCycle) return;
+      state.surveyCycle = cycle;
+      survey.hidden = cycle === null || cycle === state.answeredCycle;
+      if (survey.hidden) return;
+      surveyQuestion.textContent = String(asked.question || "");
+      surveyButtons.textContent = "";
+      [1, 2, 3, 4, 5].forEach(function (rating) {
+        var button = el("button", { type: "button", class: "btn", text: String(rating), "aria-label": rating + " out of 5" });
+        button.addEventListener("click", function () {
+          answerSurvey(cycle, rating);
+        });
+        surveyButtons.appendChild(button);
+      });
+    }
+
+    function answerSurvey(cycle, rating) {
+      state.answeredCycle = cycle;
+      survey.hidden = true;
+      api("survey/", { method: "POST", json: { cycle: cycle, rating: rating }, token: state.token }).then(function (answer) {
+        var saved = answer.status === 204;
+        showNotice(saved ? "Thank you for your rating!" : "Your rating could not be saved.", saved);
+      });
     }
 
     // ---- Read state and the unread dot ----
@@ -704,8 +740,9 @@
       queue({ text: text });
     }
 
-    function showNotice(text) {
+    function showNotice(text, good) {
       notice.textContent = text;
+      notice.classList.toggle("good", !!good);
       notice.hidden = false;
       clearTimeout(showNotice.timer);
       showNotice.timer = setTimeout(function () {

@@ -147,10 +147,11 @@ def test_the_list_and_conversation_cost_the_same_queries_for_10_or_1000_contacts
         # among them.
         with django_assert_max_num_queries(15) as list_queries:
             assert agent_client.get(reverse("agent_desktop:home")).status_code == 200
-        # 26: the conversation page also shows the list, notes, labels, activities, canned
-        # replies, the colleagues a note may mention and their presence for the transfer list
-        # (and, since the poll's change tokens, the contact's campaign when opening reads it).
-        with django_assert_max_num_queries(26) as conversation_queries:
+        # 27: the conversation page also shows the list, notes, labels, activities, canned
+        # replies, the colleagues a note may mention and their presence for the transfer list,
+        # the customer's latest satisfaction rating (Customer Info) and, since the poll's change
+        # tokens, the contact's campaign when opening reads it.
+        with django_assert_max_num_queries(27) as conversation_queries:
             assert (
                 agent_client.get(reverse("agent_desktop:contact", args=[first.pk])).status_code
                 == 200

@@ -24,7 +24,7 @@ def chat_entry_point(campaign, settings):
 
 
 def panel(entry_point):
-    return f"/campaigns/entry-points/{entry_point.pk}/website-chat/"
+    return f"/campaigns/entry-points/{entry_point.pk}/"
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -173,7 +173,7 @@ def walk(patterns, prefix="", namespace=""):
 CSRF_EXEMPT = {
     "messenger:webhook",
     "sandbox:graph",
-    *{f"webchat:{name}" for name in ("config", "session", "messages", "read", "typing")},
+    *{f"webchat:{name}" for name in ("config", "session", "messages", "read", "typing", "survey")},
 }
 
 

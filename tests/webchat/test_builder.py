@@ -16,7 +16,7 @@ from webchat.models import WebChatSettings
 
 
 def panel_url(entry_point):
-    return f"/campaigns/entry-points/{entry_point.pk}/website-chat/"
+    return f"/campaigns/entry-points/{entry_point.pk}/"
 
 
 # --- The kind -----------------------------------------------------------------------------------
@@ -84,6 +84,22 @@ def test_the_panel_shows_the_snippet_and_saves_normalised_origins(admin_client, 
     assert chat.allowed_origins == ["https://shop.example.com", "http://localhost:8001"]
     assert (chat.color, chat.greeting) == ("#0A7D3B", "Welcome to Acme!")
     assert "Website chat saved." in admin_client.get(response["Location"]).content.decode()
+
+    # The audit log says who changed what, and which websites may now use the chat.
+    entry = AuditEntry.objects.get(action="entry_point_changed")
+    assert entry.target_id == chat_entry_point.pk and entry.actor is not None
+    assert entry.details["changed"] == ["allowed_origins", "color", "greeting"]
+    assert entry.details["allowed_origins"] == chat.allowed_origins
+    # Saving the same again changes nothing and records nothing.
+    admin_client.post(
+        panel_url(chat_entry_point),
+        {
+            "allowed_origins": "https://shop.example.com\nhttp://localhost:8001",
+            "color": "#0a7d3b",
+            "greeting": "Welcome to Acme!",
+        },
+    )
+    assert AuditEntry.objects.filter(action="entry_point_changed").count() == 1
 
 
 def test_the_panel_shows_form_errors_back_and_saves_nothing(admin_client, chat_entry_point):
