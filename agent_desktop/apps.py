@@ -9,7 +9,12 @@ class AgentDesktopConfig(AppConfig):
     verbose_name = "Agent desktop"
 
     def ready(self):
-        from agent_desktop import assignment  # noqa: F401 (connects its signal receivers)
+        from agent_desktop import (
+            assignment,  # noqa: F401 (connects its signal receivers)
+            desk_changes,
+        )
+
+        desk_changes.connect()
 
         # campaigns archives and erases entry points, but may not import this app.
         conversations.register(

@@ -5,8 +5,73 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from agent_desktop import desk_versions
 from campaigns.business_hours import is_open
 from campaigns.kinds import UnknownKind, kind_of_channel
+from campaigns.models import EntryPoint
+
+
+class _DeskQuerySet(models.QuerySet):
+    """update() and bulk_create() send no signals: these give the desk its change tokens
+    (agent_desktop.desk_versions) themselves, so no write path can forget them."""
+
+    # The contact's pk and its campaign's, as lookups from this model.
+    contact_field = campaign_field = None
+
+    def update(self, **kwargs):
+        touched = list(self.values_list(self.contact_field, self.campaign_field).distinct())
+        rows = super().update(**kwargs)
+        if rows:
+            desk_versions.changed(
+                contact_ids=[contact for contact, _ in touched],
+                campaign_ids=[campaign for _, campaign in touched],
+            )
+        return rows
+
+
+class ContactQuerySet(_DeskQuerySet):
+    contact_field, campaign_field = "pk", "entry_point__campaign_id"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        # With ignore_conflicts the new rows have no pk: their campaigns change instead.
+        campaigns, missing = set(), set()
+        for obj in created:
+            if Contact.entry_point.is_cached(obj):
+                campaigns.add(obj.entry_point.campaign_id)
+            else:
+                missing.add(obj.entry_point_id)
+        if missing:
+            found = EntryPoint.objects.filter(pk__in=missing).values_list("campaign_id")
+            campaigns.update(pk for (pk,) in found)
+        desk_versions.changed(campaign_ids=campaigns)
+        return created
+
+
+class MessageQuerySet(_DeskQuerySet):
+    contact_field, campaign_field = "contact_id", "contact__entry_point__campaign_id"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        cached = [obj.contact for obj in created if Message.contact.is_cached(obj)]
+        desk_changed(contacts=cached, contact_ids=[obj.contact_id for obj in created])
+        return created
+
+
+def desk_changed(*, contacts=(), contact_ids=()):
+    """Fresh desk tokens for these contacts (instances, or ids) and their campaigns: read from
+    the instances' entry points where loaded, else in one query."""
+    campaign_of, missing = {}, set(contact_ids)
+    for contact in contacts:
+        if Contact.entry_point.is_cached(contact):
+            campaign_of[contact.pk] = contact.entry_point.campaign_id
+        else:
+            missing.add(contact.pk)
+    missing -= campaign_of.keys()
+    if missing:
+        found = Contact.objects.filter(pk__in=missing).values_list("pk", "entry_point__campaign_id")
+        campaign_of.update(found)
+    desk_versions.changed(contact_ids=campaign_of.keys(), campaign_ids=campaign_of.values())
 
 
 class Contact(models.Model):
@@ -72,6 +137,8 @@ class Contact(models.Model):
     # closed, which clears it.
     away_replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -161,6 +228,8 @@ class Message(models.Model):
         help_text="When the channel says it was sent (Messenger timestamp)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["sent_at", "pk"]

@@ -1,7 +1,7 @@
 """What the desktop tells an agent about their queue without opening it: an unread count per
 filter tab, and the latest customer activity that browser notifications are raised from.
 
-Both ride on the contact list's poll (and its fingerprint), so they cost no extra request."""
+Both ride on the contact list's poll (and its change token), so they cost no extra request."""
 
 import json
 
@@ -54,12 +54,10 @@ def recent_inbound(user):
 
 
 def context(user):
-    """Template context for the queue: tabs with counts, recent activity as JSON for the page,
-    and what of it the list's fingerprint must cover."""
+    """Template context for the queue: tabs with counts, recent activity as JSON for the page."""
     tabs = filter_tabs(user)
     recent = recent_inbound(user)
     return {
         "filter_tabs": tabs,
         "recent_inbound_json": json.dumps(recent, ensure_ascii=False),
-        "queue_signals_digest": selectors.fingerprint([tabs, recent]),
     }

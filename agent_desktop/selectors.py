@@ -1,7 +1,5 @@
 """Reads for the desktop and its API. Every one starts from what the user may see."""
 
-import hashlib
-
 from django.db.models import Count, F, Q
 
 from agent_desktop import channels, search, signals
@@ -81,49 +79,6 @@ def conversation(contact):
     """Messages oldest first (by the channel's time), with their authors in the same query."""
     return (
         Message.objects.filter(contact=contact).select_related("sent_by").order_by("sent_at", "pk")
-    )
-
-
-def fingerprint(rows):
-    """A short digest of what a live panel shows, so a poll can answer "nothing changed"."""
-    return hashlib.blake2b(repr(list(rows)).encode(), digest_size=8).hexdigest()
-
-
-def contact_list_fingerprint(contacts, waiting):
-    return fingerprint(
-        [
-            waiting,
-            *contacts.values_list(
-                "pk",
-                "status",
-                "assigned_to_id",
-                "unread_count",
-                "last_message_at",
-                "last_message_preview",
-                "first_name",
-                "last_name",
-                "profile_pic",
-                "channel_details",
-            ),
-            *[(row.pk, label.pk) for row in contacts for label in row.labels.all()],
-        ]
-    )
-
-
-def conversation_fingerprint(contact):
-    return fingerprint(
-        [
-            contact.status,
-            contact.assigned_to_id,
-            contact.first_name,
-            contact.profile_pic.name,
-            contact.channel_details,
-            *Message.objects.filter(contact=contact).values_list("pk", "status"),
-            contact.snoozed_until,
-            *Activity.objects.filter(contact=contact).values_list("pk"),
-            *Note.objects.filter(contact=contact).values_list("pk"),
-            *[label.pk for label in contact.labels.all()],  # prefetched by contact_for
-        ]
     )
 
 

@@ -1,7 +1,8 @@
 """The agent desktop: the live contact queue, a conversation, Customer Info, and replies.
 
-Live panels poll with htmx and send the digest of what they show; when nothing changed the
-answer is an empty 204, which costs one indexed query and no rendering.
+Live panels poll with htmx and send the change token they were rendered with
+(agent_desktop.desk_versions); when it is still current the answer is an empty 204, read from
+the cache alone: no database query but the session's and the user's.
 """
 
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from agent_desktop import (
     channels,
+    desk_versions,
     media,
     presence,
     queue_signals,
@@ -47,7 +49,18 @@ SNOOZE_CHOICES = {
 }
 
 
-def _list_context(request):
+def _poll_params(request):
+    """What of a request, besides the user, decides what its panels show: the filter, search
+    and page, the same on the page that renders a panel and on the panel's polls."""
+    return {key: value for key, value in request.GET.items() if key not in ("fp", "centre")}
+
+
+def _list_context(request, token=None):
+    # The token is taken before the queries: a change committed meanwhile renews it, so the
+    # next poll renders again rather than missing it.
+    token = token or desk_versions.list_token(
+        desk_versions.viewer(request.user), _poll_params(request)
+    )
     filter_name = request.GET.get("filter", "all")
     if filter_name not in selectors.FILTERS:
         filter_name = "all"
@@ -59,7 +72,6 @@ def _list_context(request):
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     waiting = selectors.waiting_count(request.user)
     signals = queue_signals.context(request.user)
-    list_digest = selectors.contact_list_fingerprint(page.object_list, waiting)
     return {
         **team_tools.list_context(page.object_list, query=query, label=label),
         **signals,
@@ -69,7 +81,7 @@ def _list_context(request):
         "query": query,
         "page": page,
         "waiting": waiting,
-        "list_fingerprint": selectors.fingerprint([list_digest, signals["queue_signals_digest"]]),
+        "list_fingerprint": token,
         "list_params": _list_params(request),
     }
 
@@ -93,14 +105,17 @@ def _contact_or_404(request, pk):
         raise Http404("No such contact") from None
 
 
-def _conversation_context(request, contact):
+def _conversation_context(request, contact, token=None):
+    token = token or desk_versions.conversation_token(
+        desk_versions.viewer(request.user), contact.pk, _poll_params(request)
+    )
     conversation, activities_after = selectors.timeline(contact)
     may_act = workflow.may_act(contact, request.user)
     return {
         "contact": contact,
         "conversation": conversation,
         "activities_after": activities_after,
-        "conversation_fingerprint": selectors.conversation_fingerprint(contact),
+        "conversation_fingerprint": token,
         "window": channels.reply_window(contact),
         "may_act": may_act,
         "holder_name": workflow.user_name(contact.assigned_to),
@@ -133,9 +148,10 @@ def contact_detail(request, pk):
 
 @login_required
 def contact_list_partial(request):
-    context = _list_context(request)
-    if request.GET.get("fp") == context["list_fingerprint"]:
+    token = desk_versions.list_token(desk_versions.viewer(request.user), _poll_params(request))
+    if request.GET.get("fp") == token:
         return HttpResponse(status=204)
+    context = _list_context(request, token)
     # A page with no conversation open shows an empty state that depends on the list: it is
     # swapped along with the list (out of band), e.g. when the first contact arrives.
     if request.GET.get("centre") == "empty":
@@ -145,11 +161,15 @@ def contact_list_partial(request):
 
 @login_required
 def conversation_partial(request, pk):
-    contact = _contact_or_404(request, pk)
-    if request.GET.get("fp") == selectors.conversation_fingerprint(contact):
+    # A token is only ever made for a contact the user was shown (access is checked below).
+    token = desk_versions.conversation_token(
+        desk_versions.viewer(request.user), pk, _poll_params(request)
+    )
+    if request.GET.get("fp") == token:
         return HttpResponse(status=204)
+    contact = _contact_or_404(request, pk)
     services.contact_mark_read(contact=contact, agent=request.user)
-    context = _conversation_context(request, contact)
+    context = _conversation_context(request, contact, token)
     return render(request, "agent_desktop/partials/_conversation_live.html", context)
 
 

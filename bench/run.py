@@ -49,7 +49,12 @@ TARGETS = {
     "ingest_vs_durable": 0.8,  # webhook req/s ≥ 0.8 x the minimal durable receiver's
     "ingest_p99_ms": 50.0,
     "processing_events_per_s": 300.0,
+    "stored_events_per_s_per_delivery_worker": 600.0,
+    "profiles_after_burst_s": 10.0,
+    "desk_poll_p99_ms": 200.0,  # at 1 000 agents
+    "desk_visible_p95_s": 2.0,
 }
+DESK_TARGET_AGENTS = 1000
 
 
 # --- Services and tools -----------------------------------------------------------------------
@@ -562,7 +567,8 @@ def _processing_figures(page, bodies, sent):
     last_profile = Contact.objects.filter(entry_point=page.entry_point_id).aggregate(
         last=Max("profile_fetched_at")
     )["last"]
-    finished = max(max(created.values()), last_profile).timestamp()
+    stored = max(created.values()).timestamp()
+    finished = max(stored, last_profile.timestamp())
     first_post, last_post = min(sent), max(sent)  # the threads send out of order
     seconds = finished - first_post
     n_events = sum(b.events for b in bodies)
@@ -579,6 +585,9 @@ def _processing_figures(page, bodies, sent):
         "seconds": seconds,
         "events_per_s": n_events / seconds,
         "events_per_s_after_posting": events_after / max(0.001, finished - last_post),
+        # Storing alone (the delivery worker) and what the profile fetches took after it.
+        "stored_events_per_s": n_events / max(0.001, stored - first_post),
+        "profiles_after_stored_s": max(0.0, last_profile.timestamp() - stored),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
         "latency_max_ms": latencies[-1],
@@ -858,6 +867,51 @@ def report_rows(results):
     return rows
 
 
+def queue_rows(queues):
+    rows, target = [], TARGETS["stored_events_per_s_per_delivery_worker"]
+    for latency_ms, burst in (queues or {}).items():
+        rows.append((
+            "queues",
+            f"burst, Graph +{latency_ms} ms: stored events/s (1 delivery worker)",
+            f"{burst['stored_events_per_s']:,.0f} events/s",
+            f"≥ {target:.0f}",
+            verdict(burst["stored_events_per_s"] >= target),
+        ))  # fmt: skip
+        rows.append((
+            "queues",
+            f"burst, Graph +{latency_ms} ms: profiles done after the last stored",
+            f"{burst['profiles_after_stored_s']:.1f} s",
+            f"≤ {TARGETS['profiles_after_burst_s']:.0f} s",
+            verdict(burst["profiles_after_stored_s"] <= TARGETS["profiles_after_burst_s"]),
+        ))  # fmt: skip
+    return rows
+
+
+def desk_rows(desk):
+    rows = []
+    for run in desk or []:
+        at_target = run["agents"] == DESK_TARGET_AGENTS
+        p99, p95 = run["poll_p99_ms"], run["visible_p95_s"]
+        rows.append((
+            "desk",
+            f"{run['agents']:,} agents: polls/s, 204 share, poll p50 / p99",
+            f"{run['polls_per_s']:,.0f}/s, {run['unchanged_share']:.0%}, "
+            f"{run['poll_p50_ms']:.0f} / {p99:.0f} ms, {run['errors']} errors",
+            f"p99 < {TARGETS['desk_poll_p99_ms']:.0f} ms" if at_target else "",
+            verdict(p99 < TARGETS["desk_poll_p99_ms"]) if at_target else "",
+        ))  # fmt: skip
+        shown = "n/a" if p95 is None else f"{run['visible_p50_s']:.2f} / {p95:.2f} s"
+        rows.append((
+            "desk",
+            f"{run['agents']:,} agents: event → visible p50 / p95 (not seen; posted)",
+            f"{shown} ({run['not_seen_in_time']}; {run['events_posted']:,} of "
+            f"{run['events_offered']:,}, {run['posts_failed']} failed)",
+            f"p95 ≤ {TARGETS['desk_visible_p95_s']:.0f} s" if at_target else "",
+            verdict(p95 is not None and p95 <= TARGETS["desk_visible_p95_s"]) if at_target else "",
+        ))  # fmt: skip
+    return rows
+
+
 def print_table(rows):
     headers = ("phase", "figure", "value", "target", "result")
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(5)]
@@ -871,6 +925,45 @@ def print_table(rows):
 
 
 # --- Main -------------------------------------------------------------------------------------
+def start_web(env, port, workers):
+    web = Service(
+        "gunicorn",
+        [
+            BIN / "gunicorn", "config.wsgi:application", "--workers", workers,
+            "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        ],
+        {**env, "BENCH_BASELINES": "1"},
+    )  # fmt: skip
+    _wait(lambda: _port_open(port), 30, "gunicorn")
+    return web
+
+
+def start_fake_graph(env, port, latency):
+    graph = Service(
+        "fake-graph",
+        [BIN / "python", "manage.py", "run_fake_graph", "--port", port, "--latency", latency],
+        env,
+    )
+    _wait(lambda: _port_open(port), 30, "the fake Graph API")
+    return graph
+
+
+def start_worker(name, env, *, pool, queues=None, concurrency=1):
+    """A Celery worker; without `queues` it consumes every queue (config/settings.py)."""
+    worker = Service(
+        name,
+        [
+            BIN / "celery", "-A", "config", "worker", "--pool", pool,
+            "--concurrency", concurrency, "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle", "--without-heartbeat", "--hostname", f"{name}@%h",
+            *(["--queues", queues] if queues else []),
+        ],
+        env,
+    )  # fmt: skip
+    worker.wait_for("ready.")
+    return worker
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
@@ -890,10 +983,26 @@ def parse_args():
         action="store_true",
         help="py-spy the web workers during the webhook runs and the worker during the burst",
     )
+    phases = ["ingest", "processing", "desktop", "queues", "desk"]
+    parser.add_argument("--skip", action="append", default=[], choices=phases)
+    parser.add_argument("--only", choices=phases, help="run this phase alone")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["ingest", "processing", "desktop"]
+        "--agents", default="100,500,1000,2000", help="desk: simulated agents per run"
     )
-    return parser.parse_args()
+    parser.add_argument("--desk-seconds", type=int, default=20, help="desk: each run (20)")
+    parser.add_argument("--desk-rate", type=float, default=100, help="desk: events/s (100)")
+    parser.add_argument("--desk-campaigns", type=int, default=10, help="desk: campaigns (10)")
+    parser.add_argument(
+        "--desk-web-workers", type=int, default=2 * (os.cpu_count() or 1),
+        help="desk: gunicorn sync workers (2 x cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--slow-graph-ms", type=int, default=300, help="queues: the slow Graph API's latency"
+    )
+    args = parser.parse_args()
+    if args.only:
+        args.skip = [phase for phase in phases if phase != args.only]
+    return args
 
 
 def main():
@@ -923,24 +1032,12 @@ def main():
     results = {}
     profiler = Profiler(args.profile)
     try:
-        graph = Service(
-            "fake-graph", [BIN / "python", "manage.py", "run_fake_graph", "--port", graph_port], env
-        )
+        graph = start_fake_graph(env, graph_port, 0)
         services.append(graph)
-        _wait(lambda: _port_open(graph_port), 30, "the fake Graph API")
         page = seed_bench_page()
 
-        web = Service(
-            "gunicorn",
-            [
-                BIN / "gunicorn", "config.wsgi:application", "--workers", args.workers,
-                "--worker-class", "sync", "--bind", f"127.0.0.1:{web_port}",
-                "--log-level", "warning",
-            ],
-            {**env, "BENCH_BASELINES": "1"},
-        )  # fmt: skip
+        web = start_web(env, web_port, args.workers)
         services.append(web)
-        _wait(lambda: _port_open(web_port), 30, "gunicorn")
         base_url = f"http://127.0.0.1:{web_port}"
 
         if "ingest" not in args.skip:
@@ -954,18 +1051,7 @@ def main():
                 web=web,
                 profiler=profiler,
             )
-        if "processing" not in args.skip:
-            print(f"Processing: one Celery worker process ({args.pool} pool, concurrency 1)")
-            worker = Service(
-                "worker",
-                [
-                    BIN / "celery", "-A", "config", "worker", "--pool", args.pool,
-                    "--concurrency", "1", "--loglevel", "INFO", "--without-gossip",
-                    "--without-mingle", "--without-heartbeat", "--hostname", "bench@%h",
-                ],
-                env,
-            )  # fmt: skip
-            services.append(worker)
+        if {"processing", "queues", "desk"} - set(args.skip):
             # The periodic sweeps run in a process of their own, as in production.
             Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
             beat = Service(
@@ -975,7 +1061,10 @@ def main():
                 env,
             )  # fmt: skip
             services.append(beat)
-            worker.wait_for("ready.")
+        if "processing" not in args.skip:
+            print(f"Processing: one Celery worker process ({args.pool} pool, concurrency 1)")
+            worker = start_worker("worker", env, pool=args.pool)
+            services.append(worker)
             results["processing"] = bench_processing(
                 base_url,
                 page,
@@ -985,6 +1074,66 @@ def main():
                 worker=worker,
                 profiler=profiler,
             )
+            worker.stop()
+        workers = []
+        if {"queues", "desk"} - set(args.skip):
+            # The layout of "Running at scale": deliveries apart from what waits on Graph.
+            workers = [
+                start_worker("worker-deliveries", env, pool=args.pool, queues="deliveries,celery"),
+                start_worker("worker-graph", env, pool=args.pool, queues="profiles,sends,sweeps",
+                             concurrency=2),
+            ]  # fmt: skip
+            services.extend(workers)
+        if "queues" not in args.skip:
+            results["queues"] = {}
+            for latency_ms in (0, args.slow_graph_ms):
+                graph.stop()
+                graph = start_fake_graph(env, graph_port, latency_ms / 1000)
+                services.append(graph)
+                print(f"Queues: burst with Graph answering in +{latency_ms} ms, 2 workers…")
+                results["queues"][latency_ms] = bench_processing(
+                    base_url,
+                    page,
+                    events=args.events,
+                    customers=args.customers,
+                    timeout=240,
+                    worker=workers[0],
+                    profiler=profiler,
+                )["burst"]
+            graph.stop()
+            graph = start_fake_graph(env, graph_port, 0)
+            services.append(graph)
+        if "desk" not in args.skip:
+            from bench.desk import bench_desk_load, bench_unchanged_polls
+
+            if args.desk_web_workers != args.workers:
+                # Polls wait on the database and Redis more than they compute: "Running at
+                # scale" gives the web 2 x cores sync workers.
+                web.stop()
+                web = start_web(env, web_port, args.desk_web_workers)
+                services.append(web)
+
+            print("Desk: unchanged list polls, wrk -c16, 10 s…", flush=True)
+            results["desk_unchanged"] = bench_unchanged_polls(
+                base_url, page, results_dir=RESULTS, run_wrk=run_wrk
+            )
+            print(f"  {results['desk_unchanged']}", flush=True)
+            results["desk"] = []
+            for agents in [int(n) for n in args.agents.split(",")]:
+                print(f"Desk: {agents} agents, {args.desk_rate:.0f} events/s, "
+                      f"{args.desk_seconds} s…", flush=True)  # fmt: skip
+                results["desk"].append(
+                    bench_desk_load(
+                        base_url,
+                        page,
+                        agents=agents,
+                        seconds=args.desk_seconds,
+                        rate=args.desk_rate,
+                        campaigns=args.desk_campaigns,
+                        customers=200,
+                    )
+                )
+                print(f"  {results['desk'][-1]}", flush=True)
     finally:
         for service in reversed(services):
             service.stop()
@@ -998,8 +1147,20 @@ def main():
     results["targets"] = TARGETS
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["elapsed_s"] = round(time.monotonic() - started, 1)
-    if not args.skip:
-        print_table(report_rows(results))
+    rows = report_rows(results) if {"ingest", "processing", "desktop"} <= set(results) else []
+    rows += queue_rows(results.get("queues")) + desk_rows(results.get("desk"))
+    if unchanged := results.get("desk_unchanged"):
+        rows.insert(len(rows) - 2 * len(results.get("desk", [])), (
+            "desk",
+            "unchanged list poll (204), 1 000 contacts, wrk -c16",
+            f"{unchanged['req_per_s']:,.0f} req/s, p50 {unchanged['p50_ms']:.1f} / "
+            f"p99 {unchanged['p99_ms']:.1f} ms, answers before / after: "
+            f"{unchanged['status_before_and_after']}",
+            "(was 116 req/s, p50 136 ms)",
+            "",
+        ))  # fmt: skip
+    if rows:
+        print_table(rows)
     m = results["machine"]
     print(f"Machine: {m['nproc']} cores {m['cpu']}, {m['ram_gib']} GiB RAM, PostgreSQL "
           f"{m['postgresql']}, Redis {m['redis']}, gunicorn {m['gunicorn']}")  # fmt: skip

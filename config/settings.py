@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 env = environ.Env()
 
@@ -243,8 +244,24 @@ WEBCHAT_CALLS_PER_MINUTE_PER_VISITOR = env.int("WEBCHAT_CALLS_PER_MINUTE_PER_VIS
 # several web processes set CACHE_URL=redis://host:6379/1 so they share one count.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+
+def desk_cache(cache_url, broker_url, var_dir):
+    """Where the desk's change tokens live (agent_desktop.desk_versions). Every process (web,
+    worker) must see the same tokens, or a desk would miss a change: CACHE_URL when it names
+    Redis, else the Redis of the broker, else files under VAR_DIR (the embedded defaults)."""
+    for url in (cache_url, broker_url):
+        if url.startswith(("redis://", "rediss://")):
+            return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(var_dir / "desk-cache"),
+        "OPTIONS": {"MAX_ENTRIES": 100_000},  # a token culled is only made again: never stale
+    }
+
+
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL, VAR_DIR)
 
 
 def filesystem_broker_options(folder):
@@ -295,6 +312,29 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_FOLDER)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+# Queues that do not hold each other up: a slow Graph API slows profile fetches and sends, never
+# the storing of webhook deliveries; sweeps never wait behind a burst. A worker started without
+# -Q consumes every queue below (make run, the tests); production runs one worker pool per queue
+# (README, "Running at scale"). Tasks not routed here (new ones) go to "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TASK_QUEUE_NAMES = ("deliveries", "profiles", "sends", "sweeps", "celery")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in TASK_QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "messenger.tasks.process_delivery": {"queue": "deliveries"},
+    "messenger.tasks.process_deliveries": {"queue": "deliveries"},
+    "messenger.tasks.fetch_profiles": {"queue": "profiles"},
+    "messenger.tasks.send_message": {"queue": "sends"},
+    "messenger.tasks.send_typing_on": {"queue": "sends"},
+    "messenger.tasks.send_mark_seen": {"queue": "sends"},
+    "messenger.tasks.sweep_unsent_messages": {"queue": "sweeps"},
+    "messenger.tasks.sweep_stale_deliveries": {"queue": "sweeps"},
+    "messenger.tasks.sweep_missing_profiles": {"queue": "sweeps"},
+    "messenger.tasks.check_all_tokens": {"queue": "sweeps"},
+    "agent_desktop.tasks.wake_snoozed_contacts": {"queue": "sweeps"},
+    "agent_desktop.tasks.assign_waiting_contacts": {"queue": "sweeps"},
+    "campaigns.tasks.prune_audit_log": {"queue": "sweeps"},
+    "reports.tasks.roll_message_days": {"queue": "sweeps"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None

@@ -19,7 +19,7 @@ from config.settings import (
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests talk to the fake Graph API started by a fixture; never to Facebook.
 GRAPH_API_URL = os.environ.get("TEST_GRAPH_API_URL", "http://127.0.0.1:9/unset-fake-graph")
-GRAPH_API_TIMEOUT = 2.0
+GRAPH_API_TIMEOUT = float(os.environ.get("TEST_GRAPH_API_TIMEOUT", "2"))  # a worker's own wait
 if os.environ.get("TEST_RETRY_BACKOFF_SECONDS"):  # a worker started by a fault test
     TASK_RETRY_BACKOFF_SECONDS = (float(os.environ["TEST_RETRY_BACKOFF_SECONDS"]),)
 if os.environ.get("TEST_MEDIA_ROOT"):  # a worker started by a test shares the test's media

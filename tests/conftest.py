@@ -1,9 +1,12 @@
 """Shared fixtures: personas, campaigns, and the fake Graph API over real HTTP."""
 
+import contextlib
 import os
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import DEFAULT_DB_ALIAS
+from django.test import TestCase
 
 from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
@@ -26,6 +29,21 @@ def skip_or_fail(reason):
 @pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks():
+    """pytest-django's fixture, without the desk's change-token renewals
+    (agent_desktop.desk_versions), which follow every write: tests count the work a commit
+    hands on (sends, tasks). With execute=True the renewals run too."""
+
+    @contextlib.contextmanager
+    def capture(*, using=DEFAULT_DB_ALIAS, execute=False):
+        with TestCase.captureOnCommitCallbacks(using=using, execute=execute) as callbacks:
+            yield callbacks
+        callbacks[:] = [c for c in callbacks if not getattr(c, "renews_desk_tokens", False)]
+
+    return capture
 
 
 # --- Fake Graph API -------------------------------------------------------------------------

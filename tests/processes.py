@@ -113,7 +113,8 @@ def start_worker(process_env, request):
     started = []
     _purge_test_broker(process_env)
 
-    def start(*, concurrency=2, beat=False, env=None, name="worker", loglevel="INFO"):
+    def start(*, concurrency=2, beat=False, env=None, name="worker", loglevel="INFO", queues=""):
+        """`queues`: the -Q of one of "Running at scale"'s workers; empty: every queue."""
         args = [
             sys.executable,
             "-m",
@@ -133,6 +134,8 @@ def start_worker(process_env, request):
         ]
         if beat:
             args += ["--beat", "--schedule", str(LOGS / f"{name}-beat-schedule")]
+        if queues:
+            args += ["--queues", queues]
         process = Process(f"{request.node.name}-{name}", args, {**process_env, **(env or {})})
         started.append(process)
         process.wait_for_output("ready.")

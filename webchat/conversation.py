@@ -15,7 +15,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from agent_desktop import media
+from agent_desktop import desk_changes, media
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import IncomingMessage, contacts_get_or_create, record_inbound
 from webchat.models import Visitor
@@ -55,6 +55,7 @@ def visitor_update(*, visitor, details):
         _apply_details(visitor, details)
         visitor.last_seen_at = timezone.now()
         visitor.save(update_fields=[*details, "last_seen_at"])
+        desk_changes.contacts_changed([visitor.contact_id])  # Customer Info shows them
     return visitor
 
 

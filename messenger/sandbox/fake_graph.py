@@ -327,6 +327,8 @@ class FakeGraphAPI:
         self._ids = itertools.count(1)  # never reset: ids stay unique across tests
         self.callback_timeout = CALLBACK_TIMEOUT_SECONDS  # the verify handshake's wait
         self.hook_errors = []  # what `run_during_next` hooks raised
+        # Seconds every answer waits before it is given (a slow Graph API: bench, tests).
+        self.latency = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -363,6 +365,7 @@ class FakeGraphAPI:
         with self._lock:
             self._state = _State()
             self.hook_errors = []
+            self.latency = 0.0
 
     def add_page(
         self,
@@ -580,6 +583,8 @@ class FakeGraphAPI:
         if method == "GET" and full_path.startswith("/pics/"):
             return 200, _picture(full_path)
 
+        if self.latency:
+            time.sleep(self.latency)
         failure = self._take_failure(path)
         if failure and failure.together:
             try:

@@ -15,9 +15,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument(
+            "--latency", type=float, default=0.0, help="seconds every answer waits (slow Graph)"
+        )
 
-    def handle(self, *args, port, **options):
+    def handle(self, *args, port, latency, **options):
         fake = FakeGraphAPI(port=port)
+        fake.latency = latency
         fake.add_page(**DEMO_PAGE)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
