@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/reports.py` puts bench/, not the project, on the path
     sys.path.insert(0, str(ROOT))
 
-from bench.run import FERNET_KEY, PG_ADMIN_URL, RESULTS  # noqa: E402
+from bench.run import PG_ADMIN_URL, RESULTS, bench_environment  # noqa: E402
 
 DB_NAME = "campaign_bench_reports"
 TARGET_MS = 500.0
@@ -31,18 +31,7 @@ BATCH = 2_000  # contacts per batch (and their messages and cycle)
 
 
 def environment():
-    return {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "FIELD_ENCRYPTION_KEY": FERNET_KEY,
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/5",
-        "SANDBOX": "0",
-        "VAR_DIR": str(ROOT / "var" / "bench-reports"),
-    }
+    return bench_environment(db_name=DB_NAME, redis_db=5, var_name="bench-reports")
 
 
 def recreate_database():

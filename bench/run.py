@@ -90,9 +90,10 @@ def _apt_install(*packages):
         subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True)
 
 
-def bench_environment(*, graph_port):
-    """Production-like settings (DEBUG off) on the bench's own database and Redis db."""
-    return {
+def bench_environment(*, graph_port=None, db_name=DB_NAME, redis_db=REDIS_DB, var_name="bench"):
+    """Production-like settings (DEBUG off) on a bench's own database and Redis db; the Graph
+    API is the fake one on `graph_port` when a phase needs one."""
+    environment = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
@@ -100,16 +101,18 @@ def bench_environment(*, graph_port):
         "FIELD_ENCRYPTION_KEY": FERNET_KEY,
         # Plain HTTP on loopback: no TLS redirect (everything else of DEBUG=0 stays on).
         "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "GRAPH_API_URL": f"http://127.0.0.1:{graph_port}/v25.0",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "SANDBOX": "0",
         # Beat (a process of its own) sweeps every 5 s during the run; a delivery is swept only
         # after 120 s unprocessed, so a healthy run has nothing to sweep.
         "DELIVERY_SWEEP_INTERVAL_SECONDS": "5",
-        "VAR_DIR": str(ROOT / "var" / "bench"),
+        "VAR_DIR": str(ROOT / "var" / var_name),
         "PYTHONUNBUFFERED": "1",
     }
+    if graph_port is not None:
+        environment["GRAPH_API_URL"] = f"http://127.0.0.1:{graph_port}/v25.0"
+    return environment
 
 
 class Service:
