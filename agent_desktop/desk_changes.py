@@ -6,6 +6,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from agent_desktop import desk_versions
 from agent_desktop.models import Activity, Contact, Label, Message, Note, desk_changed
+from campaigns import team
 from campaigns.models import Campaign, EntryPoint
 
 
@@ -36,11 +37,18 @@ def _labels_changed(sender, instance, action, pk_set, reverse, **kwargs):
         desk_versions.everything_changed()
 
 
-def _desk_shape_changed(sender, **kwargs):
+def _desk_shape_changed(sender, update_fields=None, **kwargs):
     """Memberships, roles, names, campaigns, entry points, labels, deleted contacts: rare.
     Not a person's presence or picture (written often, from every desk's heartbeat): those
-    show within desk_versions.REFRESH_SECONDS."""
+    show within desk_versions.REFRESH_SECONDS. Nor a login's last_login, which no desk shows:
+    every desk would draw itself again each time someone logs in."""
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
     desk_versions.everything_changed()
+
+
+def _person_access_changed(sender, user_id, **kwargs):
+    desk_versions.person_changed(user_id)
 
 
 def connect():
@@ -58,5 +66,6 @@ def connect():
     m2m_changed.connect(
         _desk_shape_changed, sender=Campaign.agents.through, dispatch_uid="desk-members"
     )
+    team.person_access_changed.connect(_person_access_changed, dispatch_uid="desk-person")
     # A role is a group (campaigns.roles).
     m2m_changed.connect(_desk_shape_changed, sender=User.groups.through, dispatch_uid="desk-role")

@@ -20,8 +20,12 @@ import hashlib
 import secrets
 import time
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core.cache import caches
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.crypto import constant_time_compare
 
 from campaigns.roles import is_campaign_admin
 from campaigns.selectors import campaigns_for_user
@@ -43,6 +47,10 @@ def _contact_key(contact_id):
     return f"desk:k:{contact_id}"
 
 
+def _person_key(user_id):
+    return f"desk:p:{user_id}"
+
+
 # --- Writers (agent_desktop.desk_changes says which contacts and campaigns a write touched) ----
 # Each renews at once and again once the transaction commits. The renewal at commit is the one
 # that counts: a desk that read the first one while the write was not yet visible still holds
@@ -58,6 +66,12 @@ def changed(*, contact_ids=(), campaign_ids=()):
 def everything_changed():
     """Fresh tokens for every desk (a membership, a role, a campaign or an entry point)."""
     _twice([EVERYTHING, ANY])
+
+
+def person_changed(user_id):
+    """What a poll knows of this person (poll_viewer) is read again from the database at their
+    next poll: for writes that send no signal, like (de)activating by a conditional UPDATE."""
+    _twice([_person_key(user_id)])
 
 
 def _twice(keys):
@@ -95,19 +109,57 @@ def _digest(parts):
     return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
-def viewer(user):
-    """What of the user a desk's token depends on: (user id, admin?, campaign ids), cached
-    under the token of everything, so a membership or role change is seen at the next poll."""
-    (everything,) = _tokens([EVERYTHING])
-    key = f"desk:u:{user.pk}:{everything}"
+def _identity(user_id, user=None):
+    """What a desk's tokens and a poll's login check need of a person, cached under the token of
+    everything and the person's own (person_changed): ({active, session_hash, admin,
+    campaign_ids}, the token of everything). `user`, when given, is that person, loaded already."""
+    everything, person = _tokens([EVERYTHING, _person_key(user_id)])
+    key = f"desk:u:{user_id}:{everything}:{person}"
     found = _cache().get(key)
     if found is None:
+        if user is None:
+            user = get_user_model()._default_manager.filter(pk=user_id).first()
+        if user is None:
+            return {"active": False}, everything
         admin = is_campaign_admin(user)
-        ids = [] if admin else sorted(campaigns_for_user(user).values_list("pk", flat=True))
-        found = (admin, ids)
+        found = {
+            "active": user.is_active,
+            # The session's copy of it must match, as django.contrib.auth.get_user checks: a
+            # password changed since the login ends the session.
+            "session_hash": user.get_session_auth_hash(),
+            "admin": admin,
+            "campaign_ids": (
+                [] if admin else sorted(campaigns_for_user(user).values_list("pk", flat=True))
+            ),
+        }
         _cache().set(key, found, timeout=3600)
-    admin, ids = found
-    return user.pk, admin, ids, everything
+    return found, everything
+
+
+def viewer(user):
+    """What of the user a desk's token depends on: (user id, admin?, campaign ids, the token of
+    everything), so a membership or role change is seen at the next poll."""
+    found, everything = _identity(user.pk, user)
+    return user.pk, found["admin"], found["campaign_ids"], everything
+
+
+def poll_viewer(session):
+    """viewer() of a poll's user from its session and the cache alone, with no query; None when
+    that cannot vouch for the session (no login, an unknown backend, a deactivated person, a
+    changed password): the poll then goes through Django's own authentication."""
+    user_id = session.get(SESSION_KEY)
+    if user_id is None or session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    try:
+        user_id = get_user_model()._meta.pk.to_python(user_id)
+    except ValidationError:  # a malformed session: the full way decides
+        return None
+    found, everything = _identity(user_id)
+    if not found["active"]:
+        return None
+    if not constant_time_compare(session.get(HASH_SESSION_KEY) or "", found["session_hash"]):
+        return None
+    return user_id, found["admin"], found["campaign_ids"], everything
 
 
 def list_token(view, params):

@@ -6,6 +6,7 @@ app_name = "agent_desktop"
 
 urlpatterns = [
     path("", views.desktop, name="home"),
+    path("poll/", views.desk_poll, name="poll"),
     path("list/", views.contact_list_partial, name="list"),
     path("presence/", presence_views.presence_set, name="presence"),
     path("presence/beat/", presence_views.heartbeat, name="heartbeat"),

@@ -1,8 +1,10 @@
 """The agent desktop: the live contact queue, a conversation, Customer Info, and replies.
 
-Live panels poll with htmx and send the change token they were rendered with
-(agent_desktop.desk_versions); when it is still current the answer is an empty 204, read from
-the cache alone: no database query but the session's and the user's.
+The page polls once for both live regions (desk_poll; agent_desktop.desk_polls) with the change
+tokens they were rendered with (agent_desktop.desk_versions); when they are still current the
+answer is an empty 204, read from the cache alone: no database query at all. The list and the
+conversation can also be fetched (and polled) one by one: contact_list_partial and
+conversation_partial.
 """
 
 from datetime import timedelta
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from agent_desktop import (
     channels,
+    desk_polls,
     desk_versions,
     media,
     presence,
@@ -49,17 +52,11 @@ SNOOZE_CHOICES = {
 }
 
 
-def _poll_params(request):
-    """What of a request, besides the user, decides what its panels show: the filter, search
-    and page, the same on the page that renders a panel and on the panel's polls."""
-    return {key: value for key, value in request.GET.items() if key not in ("fp", "centre")}
-
-
 def _list_context(request, token=None):
     # The token is taken before the queries: a change committed meanwhile renews it, so the
     # next poll renders again rather than missing it.
     token = token or desk_versions.list_token(
-        desk_versions.viewer(request.user), _poll_params(request)
+        desk_versions.viewer(request.user), desk_polls.poll_params(request)
     )
     filter_name = request.GET.get("filter", "all")
     if filter_name not in selectors.FILTERS:
@@ -89,7 +86,7 @@ def _list_context(request, token=None):
 def _list_params(request):
     """The list's filter, search and page, to keep across links; not what a poll sends."""
     params = request.GET.copy()
-    for poll_only in ("fp", "centre"):
+    for poll_only in desk_polls.POLL_ONLY:
         params.pop(poll_only, None)
     return params.urlencode()
 
@@ -107,7 +104,7 @@ def _contact_or_404(request, pk):
 
 def _conversation_context(request, contact, token=None):
     token = token or desk_versions.conversation_token(
-        desk_versions.viewer(request.user), contact.pk, _poll_params(request)
+        desk_versions.viewer(request.user), contact.pk, desk_polls.poll_params(request)
     )
     conversation, activities_after = selectors.timeline(contact)
     may_act = workflow.may_act(contact, request.user)
@@ -146,9 +143,61 @@ def contact_detail(request, pk):
     return render(request, "agent_desktop/desktop.html", context)
 
 
+def _list_unchanged(request, view):
+    return request.GET.get("fp") == desk_versions.list_token(view, desk_polls.poll_params(request))
+
+
+def _conversation_unchanged(request, view, pk):
+    # A token is only ever made for a contact the user was shown (access is checked after).
+    token = desk_versions.conversation_token(view, pk, desk_polls.poll_params(request))
+    return request.GET.get("fp") == token
+
+
+@desk_polls.answered_from_cache(desk_polls.nothing_changed)
+@desk_polls.poll_login_required
+def desk_poll(request):
+    """The page's one poll: the regions whose tokens changed, out of band, and the poll again."""
+    contact_id = id_param(request.GET.get(desk_polls.CONTACT))
+    contact = _contact_or_404(request, contact_id) if contact_id else None  # away: for the title
+    view = desk_versions.viewer(request.user)
+    tokens = desk_polls.current_tokens(view, request)
+    changed = desk_polls.changed_regions(request, tokens)
+    if changed["conversation"]:
+        # Looking at it reads it. Done before the tokens the answer carries are taken: the next
+        # poll need not draw the conversation again for it.
+        services.contact_mark_read(contact=contact, agent=request.user)
+        tokens = desk_polls.current_tokens(view, request)
+        changed = desk_polls.changed_regions(request, tokens)
+    if not any(changed.values()):
+        return HttpResponse(status=204)
+    list_token, conversation_token = tokens
+    context = {
+        "contact": contact,
+        "list_fingerprint": list_token,
+        # Away, the conversation is not looked at: its poll keeps the token it had.
+        "conversation_fingerprint": conversation_token
+        or request.GET.get(desk_polls.CONVERSATION_FP, ""),
+        "list_params": _list_params(request),
+        "centre_empty": request.GET.get("centre") == "empty",
+        "list_changed": changed["list"],
+        "conversation_changed": changed["conversation"],
+    }
+    if changed["list"]:
+        context.update(_list_context(request, list_token))
+        if context["centre_empty"]:
+            context["campaign_names"] = _campaign_names(request.user)
+    if changed["conversation"]:
+        context.update(_conversation_context(request, contact, conversation_token))
+    return render(request, "agent_desktop/partials/_desk_poll_answer.html", context)
+
+
+@desk_polls.answered_from_cache(_list_unchanged)
 @login_required
 def contact_list_partial(request):
-    token = desk_versions.list_token(desk_versions.viewer(request.user), _poll_params(request))
+    """The contact list alone (its own poll: 204 while `fp` is current)."""
+    token = desk_versions.list_token(
+        desk_versions.viewer(request.user), desk_polls.poll_params(request)
+    )
     if request.GET.get("fp") == token:
         return HttpResponse(status=204)
     context = _list_context(request, token)
@@ -159,11 +208,12 @@ def contact_list_partial(request):
     return render(request, "agent_desktop/partials/_contact_list.html", context)
 
 
+@desk_polls.answered_from_cache(_conversation_unchanged)
 @login_required
 def conversation_partial(request, pk):
-    # A token is only ever made for a contact the user was shown (access is checked below).
+    """The open conversation alone (its own poll: 204 while `fp` is current)."""
     token = desk_versions.conversation_token(
-        desk_versions.viewer(request.user), pk, _poll_params(request)
+        desk_versions.viewer(request.user), pk, desk_polls.poll_params(request)
     )
     if request.GET.get("fp") == token:
         return HttpResponse(status=204)

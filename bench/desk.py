@@ -1,11 +1,11 @@
 """The desk under load (`make bench`, or alone: `python bench/run.py --only desk`).
 
-N simulated agents, each with a session of its own, poll the contact list and one open
-conversation every 1.5 s (with jitter), sending the token of what they last got as the real
-desk does (a 204 when nothing changed), while customers' messages arrive through the real
-webhook at a steady rate. Reported for each N: poll p50/p99 and event → visible (from the post
-of a message to the first answer of a conversation poll, in the desk that has that customer's
-conversation open, that shows it).
+N simulated agents, each with a session of its own, poll their desk every 1.5 s (with jitter) as
+the real page does: one request with the tokens of the contact list and of the one conversation
+they keep open (agent_desktop.desk_polls; a 204 when neither changed, else what changed), while
+customers' messages arrive through the real webhook at a steady rate. Reported for each N: poll
+p50/p99 and event → visible (from the post of a message to the first poll answer, in the desk
+that has that customer's conversation open, whose conversation shows it).
 
 The agents are asyncio tasks speaking plain HTTP/1.1 (no async HTTP client is installed; the
 sync gunicorn workers close every connection anyway), so 2 000 of them cost one process a
@@ -29,7 +29,9 @@ PREFIX = "/desktop/"  # agent_desktop's URLs (config/urls.py)
 PSID_BASE = 7_100_000_000_000_000
 REQUEST_TIMEOUT = 10  # seconds: a poll not answered by then is an error
 MARK = re.compile(rb"desk-bench-ev-(\d+)-")
-TOKEN = re.compile(rb'"fp": "([^"]+)"')
+LIST_TOKEN = re.compile(rb'"list_fp": "([^"]+)"')
+CONVERSATION_TOKEN = re.compile(rb'"conversation_fp": "([^"]+)"')
+PANE = b'id="messages-pane"'  # where the conversation starts in a poll's answer
 
 
 # --- Seeding ----------------------------------------------------------------------------------
@@ -38,10 +40,12 @@ def seed_agents(page, *, agents, campaigns, customers):
     quiet ones); each agent keeps one conversation open. Returns [(session key, contact id,
     psid or None, (list token, conversation token))]: the psid is that of a bench customer for
     agents of the page's campaign."""
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
     from agent_desktop import desk_versions
@@ -94,6 +98,7 @@ def seed_agents(page, *, agents, campaigns, customers):
             campaign, contact = quiet[group - 1]
             campaign.agents.add(user)
             memberships.append((user, contact, None))
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     agents_out = []
     for user, contact, psid in memberships:  # after every membership: the tokens are current
         session = SessionStore()
@@ -188,19 +193,18 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
     await asyncio.sleep(random.uniform(0, POLL_SECONDS))
     while time.time() < until:
         next_at = time.time() + POLL_SECONDS * random.uniform(0.9, 1.1)
+        path = f"{PREFIX}poll/?list_fp={list_fp}&contact={contact_id}&conversation_fp={conversation_fp}"
         try:
-            status, raw, took = await _get(port, f"{PREFIX}list/?fp={list_fp}", cookie)
-            results.append((status, took))
-            if status == 200 and (found := TOKEN.search(raw)):
-                list_fp = found.group(1).decode()
-            path = f"{PREFIX}contacts/{contact_id}/live/?fp={conversation_fp}"
             status, raw, took = await _get(port, path, cookie)
             results.append((status, took))
             if status == 200:
                 now = time.time()
-                for mark in MARK.findall(raw):
-                    seen.setdefault((cookie, int(mark)), now)
-                if found := TOKEN.search(raw):
+                if PANE in raw:  # the conversation changed: only what it shows counts
+                    for mark in MARK.findall(raw[raw.index(PANE) :]):
+                        seen.setdefault((cookie, int(mark)), now)
+                if found := LIST_TOKEN.search(raw):
+                    list_fp = found.group(1).decode()
+                if found := CONVERSATION_TOKEN.search(raw):
                     conversation_fp = found.group(1).decode()
         except (OSError, TimeoutError):  # counted as errors, not in the latencies
             results.append((0, 0.0))

@@ -4,11 +4,16 @@ One set of services for `manage.py add_user`, the Team pages and `/api/users/`. 
 what it changed in the audit log (names and facts, never a password or a token).
 """
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -19,6 +24,11 @@ from campaigns.people import person_of, presence_of
 from campaigns.roles import ADMIN_GROUP, SUPERVISOR_GROUP, user_role
 
 User = get_user_model()
+
+# Sent with `user_id` when a person may or may not log in any more by a write that sends no model
+# signal (is_active set by a conditional UPDATE): whoever keeps what they know of a person reads
+# it again (agent_desktop.desk_versions).
+person_access_changed = Signal()
 
 ROLES = {"agent": "Agent", "supervisor": "Supervisor", "admin": "Admin"}
 ROLES_HELP = (
@@ -242,6 +252,7 @@ def person_deactivate(*, actor, user):
             return False
         Token.objects.filter(user=user).delete()
         sessions_end(user)
+        person_access_changed.send(sender=User, user_id=user.pk)
         audit_record(actor, Action.PERSON_DEACTIVATED, user)
     return True
 
@@ -251,14 +262,16 @@ def person_reactivate(*, actor, user):
         changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
         user.is_active = True
         if changed:
+            person_access_changed.send(sender=User, user_id=user.pk)
             audit_record(actor, Action.PERSON_REACTIVATED, user)
     return bool(changed)
 
 
 def sessions_end(user):
-    """Delete every live session of `user` from the sessions table (SESSION_ENGINE is the
-    database one). A session only names its user inside its encoded data, so each live one is
-    decoded; there are as many as people logged in, which stays small."""
+    """End every live session of `user`: their rows, and the copies SESSION_ENGINE (cached_db)
+    keeps in the cache, which a request reads first. A session only names its user inside its
+    encoded data, so each live one is decoded; there are as many as people logged in, which
+    stays small."""
     user_id = str(user.pk)
     ended = [
         session.pk
@@ -266,7 +279,18 @@ def sessions_end(user):
         if session.get_decoded().get("_auth_user_id") == user_id
     ]
     Session.objects.filter(pk__in=ended).delete()
+    _drop_cached_sessions(ended)
+    # Again once the rows are gone for everyone: a request reading a session between the first
+    # drop and the commit found its row still there and cached it again.
+    transaction.on_commit(lambda: _drop_cached_sessions(ended), robust=True)
     return len(ended)
+
+
+def _drop_cached_sessions(session_keys):
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    prefix = getattr(store, "cache_key_prefix", None)  # the cache-backed engines have one
+    if prefix is not None and session_keys:
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in session_keys])
 
 
 # --- Reading -----------------------------------------------------------------------------------

@@ -262,6 +262,11 @@ def desk_cache(cache_url, broker_url, var_dir):
 # --- Celery: an embedded broker (files under var/) unless CELERY_BROKER_URL is set -----------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL, VAR_DIR)
+# Sessions are read from that shared cache and kept in the database: the desk's unchanged polls
+# (agent_desktop.desk_versions.poll_viewer) are answered with no query at all. Every process
+# must see a session ended elsewhere (campaigns.team.sessions_end), so never a per-process cache.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "desk"
 
 
 def filesystem_broker_options(folder):

@@ -31,6 +31,13 @@ document.addEventListener("htmx:confirm", (event) => {
     if (!(notifying && elt.hasAttribute("data-poll-notify"))) event.preventDefault();
   }
 });
+// Such a poll says it comes from a hidden tab (away=1): the desk then leaves the open
+// conversation alone, which it would otherwise mark read with nobody looking.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (document.visibilityState !== "visible" && event.detail.elt.hasAttribute("data-poll-notify")) {
+    event.detail.parameters.away = "1";
+  }
+});
 
 // Top bar: below 900 px the menu folds behind a disclosure button (shown only when this script
 // runs, so without scripts the menu simply stays open).

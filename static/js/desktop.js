@@ -9,11 +9,11 @@
     if (el) el.scrollTop = el.scrollHeight;
   }
   document.addEventListener("DOMContentLoaded", scrollToBottom);
-  document.body.addEventListener("htmx:beforeSwap", (event) => {
+  // Before any swap (the desk's poll brings the pane out of band, along with the list): was the
+  // reader at the bottom? Then they stay there, with what is new.
+  document.body.addEventListener("htmx:beforeSwap", () => {
     const el = pane();
-    if (el && event.detail.target === el) {
-      stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-    }
+    if (el) stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
   });
   document.body.addEventListener("htmx:afterSettle", () => { if (stickToBottom) scrollToBottom(); });
 

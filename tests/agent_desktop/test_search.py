@@ -1,6 +1,8 @@
 """Search across names and message text, through the database's full-text index (PostgreSQL's
 GIN index or SQLite's FTS5 table), and the highlighting of hits. Run on both databases."""
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,6 +139,10 @@ def test_the_open_conversation_keeps_highlighting_while_it_refreshes(client, age
     write(maria, "my order is late")
     client.force_login(agent)
     page = client.get(f"/desktop/contacts/{maria.pk}/", {"q": "order late"}).content.decode()
-    assert f'hx-get="/desktop/contacts/{maria.pk}/live/?q=order%20late"' in page
-    live = client.get(f"/desktop/contacts/{maria.pk}/live/", {"q": "order late"}).content.decode()
+    assert 'hx-get="/desktop/poll/?q=order+late"' in page  # the desk's one poll keeps the search
+    poll = re.search(r"hx-vals='([^']*)'", page[page.index('id="desk-poll"') :]).group(1)
+    write(maria, "still late")  # a change: the poll draws the conversation again
+    live = client.get(
+        "/desktop/poll/", {"q": "order late", **json.loads(poll)}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "my <mark>order</mark> is <mark>late</mark>" in live
