@@ -43,12 +43,7 @@ def open_contact_id(request):
 
 def current_tokens(view, request):
     """(list token, conversation token or None) as they are now, for `view` (a viewer)."""
-    params = poll_params(request)
-    contact_id = open_contact_id(request)
-    conversation = (
-        desk_versions.conversation_token(view, contact_id, params) if contact_id else None
-    )
-    return desk_versions.list_token(view, params), conversation
+    return desk_versions.desk_tokens(view, poll_params(request), open_contact_id(request))
 
 
 def changed_regions(request, tokens):

@@ -90,15 +90,19 @@ def _renew(keys):
 
 
 # --- Readers ----------------------------------------------------------------------------------
-def _tokens(keys):
-    found = _cache().get_many(keys)
+# An unchanged poll reads the cache three times: its session, then the person (their tokens and
+# what was kept of them, in one read), then the tokens of what the desk shows (one read).
+def _tokens(keys, *, along=()):
+    """The tokens of `keys` (made where missing), and everything read: `along` are other keys
+    read in the same round trip."""
+    found = _cache().get_many([*keys, *along])
     missing = [key for key in keys if key not in found]
     if missing:
         # add() keeps a value another process set meanwhile; read back whichever won.
         for key in missing:
             _cache().add(key, secrets.token_hex(8), timeout=None)
         found.update(_cache().get_many(missing))
-    return [str(found.get(key)) for key in keys]
+    return [str(found.get(key)) for key in keys], found
 
 
 def _slot(user_id):
@@ -110,30 +114,33 @@ def _digest(parts):
 
 
 def _identity(user_id, user=None):
-    """What a desk's tokens and a poll's login check need of a person, cached under the token of
-    everything and the person's own (person_changed): ({active, session_hash, admin,
-    campaign_ids}, the token of everything). `user`, when given, is that person, loaded already."""
-    everything, person = _tokens([EVERYTHING, _person_key(user_id)])
-    key = f"desk:u:{user_id}:{everything}:{person}"
-    found = _cache().get(key)
-    if found is None:
-        if user is None:
-            user = get_user_model()._default_manager.filter(pk=user_id).first()
-        if user is None:
-            return {"active": False}, everything
-        admin = is_campaign_admin(user)
-        found = {
-            "active": user.is_active,
-            # The session's copy of it must match, as django.contrib.auth.get_user checks: a
-            # password changed since the login ends the session.
-            "session_hash": user.get_session_auth_hash(),
-            "admin": admin,
-            "campaign_ids": (
-                [] if admin else sorted(campaigns_for_user(user).values_list("pk", flat=True))
-            ),
-        }
-        _cache().set(key, found, timeout=3600)
-    return found, everything
+    """What a desk's tokens and a poll's login check need of a person ({active, session_hash,
+    admin, campaign_ids}) and the token of everything. Kept in the cache with the tokens it was
+    read under, the token of everything and the person's own (person_changed): kept under older
+    tokens, it is read again from the database. `user`, when given, is that person, loaded."""
+    key = f"desk:u:{user_id}"
+    tokens, found = _tokens([EVERYTHING, _person_key(user_id)], along=[key])
+    kept = found.get(key)
+    if kept is not None and kept.get("read_under") == tokens:
+        return kept, tokens[0]
+    if user is None:
+        user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None:
+        return {"active": False}, tokens[0]
+    admin = is_campaign_admin(user)
+    kept = {
+        "read_under": tokens,
+        "active": user.is_active,
+        # The session's copy of it must match, as django.contrib.auth.get_user checks: a
+        # password changed since the login ends the session.
+        "session_hash": user.get_session_auth_hash(),
+        "admin": admin,
+        "campaign_ids": (
+            [] if admin else sorted(campaigns_for_user(user).values_list("pk", flat=True))
+        ),
+    }
+    _cache().set(key, kept, timeout=3600)
+    return kept, tokens[0]
 
 
 def viewer(user):
@@ -162,18 +169,24 @@ def poll_viewer(session):
     return user_id, found["admin"], found["campaign_ids"], everything
 
 
-def list_token(view, params):
-    """The contact list's token for `view` (from viewer()) and the poll's own parameters."""
+def desk_tokens(view, params, contact_id=None):
+    """(the contact list's token, the conversation's or None) for `view` (from viewer()), the
+    page's own parameters and the open conversation, with one read of the cache."""
     user_id, admin, campaign_ids, everything = view
-    keys = [ANY] if admin else [_campaign_key(pk) for pk in campaign_ids]
-    return "L" + _digest(
-        [user_id, everything, _tokens(keys), sorted(params.items()), _slot(user_id)]
-    )
+    list_keys = [ANY] if admin else [_campaign_key(pk) for pk in campaign_ids]
+    contact_keys = [_contact_key(contact_id)] if contact_id is not None else []
+    tokens, _ = _tokens([*list_keys, *contact_keys])
+    common = [user_id, everything]
+    shown = [sorted(params.items()), _slot(user_id)]
+    listed = "L" + _digest([*common, tokens[: len(list_keys)], *shown])
+    if contact_id is None:
+        return listed, None
+    return listed, "C" + _digest([*common, contact_id, tokens[len(list_keys) :], *shown])
+
+
+def list_token(view, params):
+    return desk_tokens(view, params)[0]
 
 
 def conversation_token(view, contact_id, params):
-    user_id, _, _, everything = view
-    tokens = _tokens([_contact_key(contact_id)])
-    return "C" + _digest(
-        [user_id, everything, contact_id, tokens, sorted(params.items()), _slot(user_id)]
-    )
+    return desk_tokens(view, params, contact_id)[1]

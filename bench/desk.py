@@ -193,7 +193,8 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
     await asyncio.sleep(random.uniform(0, POLL_SECONDS))
     while time.time() < until:
         next_at = time.time() + POLL_SECONDS * random.uniform(0.9, 1.1)
-        path = f"{PREFIX}poll/?list_fp={list_fp}&contact={contact_id}&conversation_fp={conversation_fp}"
+        path = f"{PREFIX}poll/?list_fp={list_fp}&contact={contact_id}"
+        path += f"&conversation_fp={conversation_fp}"
         try:
             status, raw, took = await _get(port, path, cookie)
             results.append((status, took))

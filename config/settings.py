@@ -251,7 +251,7 @@ def desk_cache(cache_url, broker_url, var_dir):
     Redis, else the Redis of the broker, else files under VAR_DIR (the embedded defaults)."""
     for url in (cache_url, broker_url):
         if url.startswith(("redis://", "rediss://")):
-            return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+            return {"BACKEND": "config.redis_cache.ReusedClientRedisCache", "LOCATION": url}
     return {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(var_dir / "desk-cache"),

@@ -174,21 +174,21 @@ def test_another_process_sees_the_tokens_this_one_renews():
     """The worker renews, the web process reads: the desk cache is shared between processes
     (Redis when the broker is Redis, else files under VAR_DIR)."""
     key = desk_versions._campaign_key(987654)
-    (before,) = desk_versions._tokens([key])
+    (before,), _ = desk_versions._tokens([key])
     renew = (
         "import django; django.setup(); from agent_desktop import desk_versions; "
-        f"desk_versions._renew([{key!r}]); print(desk_versions._tokens([{key!r}])[0])"
+        f"desk_versions._renew([{key!r}]); print(desk_versions._tokens([{key!r}])[0][0])"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     out = subprocess.run(
         [sys.executable, "-c", renew], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    (after,) = desk_versions._tokens([key])
+    (after,), _ = desk_versions._tokens([key])
     assert after != before and after == out.stdout.strip().splitlines()[-1]
 
 
 def test_the_desk_cache_is_shared_redis_or_files_never_memory_of_one_process(tmp_path):
-    redis = "django.core.cache.backends.redis.RedisCache"
+    redis = "config.redis_cache.ReusedClientRedisCache"
     files = "django.core.cache.backends.filebased.FileBasedCache"
     assert desk_cache("", "redis://127.0.0.1:6379/3", tmp_path)["BACKEND"] == redis
     assert desk_cache("redis://h:6379/1", "filesystem://", tmp_path)["LOCATION"] == (
