@@ -254,7 +254,9 @@ def _store_conversation(client, page, conversation, messages, since, pacer, page
     stored once fetched (no transaction across the next call)."""
     while True:
         events = [_event(page, m) for m in messages.items]
-        fresh = [e for e in events if e is not None and e.timestamp >= since]
+        # Oldest first: Graph's times are to the second, so messages of one second keep the
+        # order Graph listed them in (stored in that order, the last one is the preview).
+        fresh = [e for e in reversed(events) if e is not None and e.timestamp >= since]
         if fresh:
             outcome["recovered_count"] += record_recovered_messages(page, fresh)
         older_reached = any(e is not None and e.timestamp < since for e in events)
