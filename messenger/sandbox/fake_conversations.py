@@ -38,6 +38,7 @@ CONVERSATIONS_ERRORS = {
 
 class ConversationsMixin:
     conversations_calls_per_second = CONVERSATIONS_CALLS_PER_SECOND
+    request_error = None  # the host's error type, raised with a key of its ERROR_BODIES
 
     # --- set-up and inspection -----------------------------------------------------------------
     def customer_sent(self, page_id, psid, *, mid, text, at=None, name=""):
@@ -91,12 +92,12 @@ class ConversationsMixin:
             calls = self._state.conversation_calls.setdefault(page.page_id, [])
             calls[:] = [t for t in calls if now - t < 1.0]
             if len(calls) >= self.conversations_calls_per_second:
-                raise _refuse("613_rate_limit")
+                raise self.request_error("613_rate_limit")
             calls.append(now)
 
     def _conversations_answer(self, page, query):
         if query.get("platform") != "messenger":
-            raise _refuse("100_platform_required")
+            raise self.request_error("100_platform_required")
         found = MESSAGES_FIELD.search(query.get("fields", ""))
         with self._lock:
             conversations = [
@@ -128,7 +129,7 @@ class ConversationsMixin:
                 if c["id"] == conversation_id
             ]
         if not found:
-            raise _refuse("100_33_unsupported_request")
+            raise self.request_error("100_33_unsupported_request")
         fields = _message_fields(query.get("fields"))
         messages, paging = _page_of(found[0], query, f"{self.url}/{conversation_id}/messages")
         return {"data": [_message_json(m, page, fields) for m in messages], "paging": paging}
@@ -155,13 +156,6 @@ class ConversationsMixin:
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
-
-
-def _refuse(error_key):
-    # fake_graph imports this module: its error type is looked up when first needed.
-    from messenger.sandbox.fake_graph import GraphRequestError
-
-    return GraphRequestError(error_key)
 
 
 def _message_fields(raw):

@@ -315,6 +315,8 @@ class GraphRequestError(Exception):
 
 
 class FakeGraphAPI(ConversationsMixin):
+    request_error = GraphRequestError
+
     def __init__(self, host="127.0.0.1", port=0, *, public_origin=None, callback_check=None):
         """`public_origin`: where the fake is reachable when a host application serves it
         through `handle()` (e.g. `http://localhost:8000/sandbox/graph`); by default, the
