@@ -50,6 +50,10 @@ CALL_INTERVAL_SECONDS = 0.55
 MAX_CALLS = 100
 RATE_LIMIT_WAIT_SECONDS = 1.5
 PAGE_SIZE = 25
+# The periodic check asks only pages quiet this long (Facebook retries a failing delivery for
+# a while before it unsubscribes), and at most this many a round.
+QUIET_BEFORE_CHECK = timedelta(minutes=15)
+PAGES_PER_CHECK = 300
 # A run not finished by then died with its worker: the next check closes it.
 STALE_RUN = timedelta(minutes=15)
 
@@ -84,20 +88,25 @@ class _Pacer:
 
 
 # --- The periodic check ----------------------------------------------------------------------
-def pages_to_watch():
-    """Live pages that can be asked and once received events (one never set up is not in a gap,
-    and is not subscribed behind its admin's back)."""
+def pages_to_watch(now=None):
+    """Live pages that can be asked and received events before, but none for QUIET_BEFORE_CHECK
+    (a page whose events arrive is subscribed; one never set up is not in a gap, and is not
+    subscribed behind its admin's back), nor for more than LONGEST_GAP. The most recently
+    active first, at most PAGES_PER_CHECK a round (one Graph call each)."""
+    now = now or timezone.now()
     return (
         FacebookPage.objects.filter(
-            entry_point__is_archived=False, entry_point__campaign__is_active=True
+            entry_point__is_archived=False,
+            entry_point__campaign__is_active=True,
+            last_event_at__lte=now - QUIET_BEFORE_CHECK,
+            last_event_at__gte=now - LONGEST_GAP,
         )
-        .exclude(last_event_at=None)
         .exclude(page_id="")
         .exclude(app_id="")
         .exclude(app_secret_ciphertext="")
         .exclude(page_access_token_ciphertext="")
         .exclude(token_status=FacebookPage.TokenStatus.INVALID)
-        .order_by("pk")
+        .order_by("-last_event_at", "pk")[:PAGES_PER_CHECK]
     )
 
 
@@ -283,13 +292,17 @@ def _event(page, message):
     psid = str(recipients[0].get("id") or "") if from_page else sender
     if not psid:
         return None
+    text = ev.storable(str(message.get("message") or ""))
     return ev.MessageEvent(
         page_id=page.page_id,
         psid=psid,
         timestamp=sent_at,
         standby=False,
         mid=mid,
-        text=ev.storable(str(message.get("message") or "")),
+        text=text,
+        # Without text it held a photo, file or sticker, which we do not fetch: the desk
+        # shows "[attachment]" and the Page inbox has it.
+        attachments=() if text else (ev.Attachment(type="attachment"),),
         is_echo=from_page,
         recovered=True,
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
 from config.celery import app as celery_app
-from messenger import graph, health, recovery, services
+from messenger import graph, health, recovery, services, tasks
 from messenger import setup as page_setup
 from messenger.models import FacebookPage, PageRecovery, WebhookDelivery
 from messenger.sandbox import simulator
@@ -63,9 +63,10 @@ def test_messages_sent_while_facebook_dropped_the_webhook_are_recovered_once(
 
     write(maria, "Before the gap")
     process_all()
-    demo_page.refresh_from_db()
-    gap_started = demo_page.last_event_at
-    assert gap_started is not None
+    assert Message.objects.count() == 1
+    # As if it came 20 minutes ago: the periodic check asks only pages quiet that long.
+    gap_started = timezone.now() - timedelta(minutes=20)
+    FacebookPage.objects.filter(pk=demo_page.pk).update(last_event_at=gap_started)
     time.sleep(1.1)  # Graph's times are to the second: the gap's messages come after it
 
     sandbox.drop_subscription(DEMO_PAGE["page_id"])  # Facebook disabled the webhook
@@ -74,8 +75,12 @@ def test_messages_sent_while_facebook_dropped_the_webhook_are_recovered_once(
     write(jonas, "I am new here")
     assert WebhookDelivery.objects.count() == 1  # nothing reached the webhook
 
-    run = recovery.recover_page(demo_page.pk)
+    queued = []
+    assert recovery.check_for_gaps(queued.append)["gaps"] == 1
+    assert queued == [demo_page.pk]
+    assert tasks.recover_page(demo_page.pk) == {"recovered": 3, "error": ""}
 
+    run = PageRecovery.objects.get()
     assert run.error == "" and run.resubscribed_at is not None
     assert run.gap_started == gap_started
     assert run.recovered_count == 3
@@ -184,10 +189,11 @@ def test_a_revoked_token_stops_the_run_with_a_plain_error(page_in_a_gap, fake_gr
     assert health.check_page(page_in_a_gap)["recovery"].state == "error"
 
 
-def test_the_periodic_check_queues_a_recovery_only_for_pages_facebook_unsubscribed(
+def test_the_periodic_check_queues_a_recovery_only_for_quiet_pages_facebook_unsubscribed(
     connected_page, fake_graph, campaign
 ):
-    FacebookPage.objects.filter(pk=connected_page.pk).update(last_event_at=timezone.now())
+    quiet = timezone.now() - recovery.QUIET_BEFORE_CHECK - timedelta(minutes=1)
+    FacebookPage.objects.filter(pk=connected_page.pk).update(last_event_at=quiet)
     fake_graph.set_page_subscription(PAGE_ID, health.WEBHOOK_FIELDS)
     never_live = page_setup.facebook_page_entry_point_create(campaign=campaign, name="New page")
     queued = []
@@ -197,6 +203,19 @@ def test_the_periodic_check_queues_a_recovery_only_for_pages_facebook_unsubscrib
     assert recovery.check_for_gaps(queued.append) == {"checked": 1, "gaps": 1, "failed": 0}
     assert queued == [connected_page.pk]
     assert never_live.facebook_page.pk not in queued
+
+    # Events arriving: the page is subscribed, nothing to ask.
+    FacebookPage.objects.filter(pk=connected_page.pk).update(last_event_at=timezone.now())
+    assert recovery.check_for_gaps(queued.append) == {"checked": 0, "gaps": 0, "failed": 0}
+
+
+def test_a_message_without_text_is_recovered_as_an_attachment_to_open_in_the_inbox(
+    page_in_a_gap, fake_graph
+):
+    fake_graph.customer_sent(PAGE_ID, "8001", mid="m_photo", text="")
+    assert recovery.recover_page(page_in_a_gap.pk).recovered_count == 1
+    photo = Message.objects.get(mid="m_photo")
+    assert (photo.kind, photo.attachments) == ("attachment", [{"type": "attachment", "url": ""}])
 
 
 def test_a_manual_run_fetches_the_last_day_even_when_events_came_since(connected_page, fake_graph):
