@@ -252,3 +252,13 @@ def test_the_desk_notes_a_recovered_message(page_in_a_gap, fake_graph, admin_cli
     contact = Contact.objects.get(external_id="6001")
     html = admin_client.get(reverse("agent_desktop:contact", args=[contact.pk])).content.decode()
     assert 'data-testid="recovered"' in html and "Still there?" in html
+
+
+def test_a_rate_limit_refusal_is_waited_out_once(page_in_a_gap, fake_graph):
+    """Facebook counts the page's calls from every app and server: a refusal can come anyway."""
+    fake_graph.customer_sent(PAGE_ID, "9001", mid="m_wait", text="Hello")
+    fake_graph.fail_next("613_rate_limit", path_contains="/conversations")
+    started = time.monotonic()
+    run = recovery.recover_page(page_in_a_gap.pk)
+    assert run.error == "" and run.recovered_count == 1
+    assert time.monotonic() - started >= recovery.RATE_LIMIT_WAIT_SECONDS
