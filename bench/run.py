@@ -986,7 +986,7 @@ def parse_args():
         action="store_true",
         help="py-spy the web workers during the webhook runs and the worker during the burst",
     )
-    phases = ["ingest", "processing", "desktop", "queues", "desk"]
+    phases = ["ingest", "processing", "desktop", "queues", "desk", "embedded"]
     parser.add_argument("--skip", action="append", default=[], choices=phases)
     parser.add_argument("--only", choices=phases, help="run this phase alone")
     parser.add_argument(
@@ -1143,6 +1143,11 @@ def main():
     if "desktop" not in args.skip:
         print("Desktop: Django test client, in-process")
         results["desktop"] = bench_desktop()
+    if "embedded" not in args.skip:
+        from bench.embedded import run_embedded_line
+
+        print("Embedded: make run's layout on SQLite and the filesystem broker…", flush=True)
+        results["embedded"] = run_embedded_line()
 
     results["machine"] = machine_info(args.workers, args.pool)
     results["machine"]["load_average_at_start"] = round(load_at_start, 2)
@@ -1162,6 +1167,9 @@ def main():
             "(was 116 req/s, p50 136 ms)",
             "",
         ))  # fmt: skip
+    from bench.embedded import embedded_rows
+
+    rows += embedded_rows(results.get("embedded"))
     if rows:
         print_table(rows)
     m = results["machine"]
