@@ -6,7 +6,8 @@ One run starts, on 127.0.0.1 only and each for a bounded time:
 - gunicorn (`--workers`, sync) with DEBUG off, serving the app and two baseline views
   (bench/baseline_views.py, mounted by BENCH_BASELINES=1);
 - the fake Graph API (`manage.py run_fake_graph`) and, for the processing phase, one Celery
-  worker process.
+  worker process; the pacing phase (bench/pacing.py) runs a fake Graph API of its own, in this
+  process, and sends workers.
 
 and prints, side by side, the figures of the three phases with their targets (see the README's
 "Performance"). The same figures go to bench/results/latest.json. Nothing here asserts: a missed
@@ -28,6 +29,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the proj
 
 from bench.bodies import MEAN_ITEMS_PER_BODY, signed_bodies  # noqa: E402
 from bench.fixtures import BENCH_PAGE  # noqa: E402
+from bench.pacing import pacing_rows  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 LOGS = RESULTS / "logs"
@@ -53,6 +56,7 @@ TARGETS = {
     "profiles_after_burst_s": 10.0,
     "desk_poll_p99_ms": 200.0,  # at 1 000 agents
     "desk_visible_p95_s": 2.0,
+    "pacing_refused_sends": 0,  # bench/pacing.py: 2 000 replies at Meta's 300 sends/s per page
 }
 DESK_TARGET_AGENTS = 1000
 
@@ -986,7 +990,7 @@ def parse_args():
         action="store_true",
         help="py-spy the web workers during the webhook runs and the worker during the burst",
     )
-    phases = ["ingest", "processing", "desktop", "queues", "desk"]
+    phases = ["ingest", "processing", "desktop", "queues", "desk", "pacing"]
     parser.add_argument("--skip", action="append", default=[], choices=phases)
     parser.add_argument("--only", choices=phases, help="run this phase alone")
     parser.add_argument(
@@ -1137,6 +1141,16 @@ def main():
                     )
                 )
                 print(f"  {results['desk'][-1]}", flush=True)
+        if "pacing" not in args.skip:
+            from bench.pacing import bench_pacing
+
+            for worker in workers:  # the phase's own workers take the "sends" queue
+                worker.stop()
+            print("Pacing: 2 000 replies, one page, Meta's 300 sends/s enforced…", flush=True)
+            results["pacing"] = bench_pacing(
+                env, page, start_worker=partial(start_worker, pool=args.pool)
+            )
+            print(f"  {results['pacing']}", flush=True)
     finally:
         for service in reversed(services):
             service.stop()
@@ -1152,6 +1166,9 @@ def main():
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     rows = report_rows(results) if {"ingest", "processing", "desktop"} <= set(results) else []
     rows += queue_rows(results.get("queues")) + desk_rows(results.get("desk"))
+    from django.conf import settings
+
+    rows += pacing_rows(results.get("pacing"), settings.MESSENGER_SEND_RATE_TEXT, verdict)
     if unchanged := results.get("desk_unchanged"):
         rows.insert(len(rows) - 2 * len(results.get("desk", [])), (
             "desk",
