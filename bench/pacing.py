@@ -10,65 +10,120 @@ back. The fake Graph API runs in this process so its log of what it received (in
 what it refused can be read at the end.
 """
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 TARGET_REJECTED = 0
+UNPACED = 1_000_000.0  # the workers' own rate in the control round: as fast as they go
 
 
 def bench_pacing(
-    env, page, *, start_worker, replies=2000, agents=50, contacts=200, workers=2, concurrency=4
+    env,
+    page,
+    *,
+    start_worker,
+    replies=2000,
+    agents=50,
+    contacts=200,
+    workers=2,
+    concurrency=4,
+    low_rate=20.0,
+    low_replies=300,
 ):
-    """Returns the figures; `start_worker(name, env, queues=…, concurrency=…)` starts a Celery
-    worker process (bench/run.py's), stopped here at the end."""
+    """Returns the figures of up to three rounds. `main`: `replies` replies at Meta's limit
+    (MESSENGER_SEND_RATE_TEXT, 300/s). Where the workers can't send that fast (a small
+    machine), that round never meets the limit, so two more at `low_rate` (0: skipped), below
+    what the workers can do: `paced`, where the pacing must hold them to it, and `unpaced`, the
+    control, where the workers ignore it and Graph refuses what goes over.
+
+    `start_worker(name, env, queues=…, concurrency=…)` starts a Celery worker process (of
+    bench/run.py); they are stopped at the end of each round."""
     from django.conf import settings
 
     from bench.fixtures import BENCH_PAGE
     from messenger.sandbox.fake_graph import FakeGraphAPI
 
-    fake = FakeGraphAPI().start()  # Meta's limits by default: 300 text calls/s per page
-    fake.add_page(**BENCH_PAGE)
-    written = _write_replies(page, replies=replies, agents=agents, contacts=contacts)
-    worker_env = {**env, "GRAPH_API_URL": fake.url}
-    print(
-        f"  pacing: {replies} replies queued by {agents} agents to {contacts} customers; "
-        f"{workers} sends workers x {concurrency}, limit "
-        f"{settings.MESSENGER_SEND_RATE_TEXT:.0f}/s…",
-        flush=True,
-    )
-    started = []
+    fake = FakeGraphAPI().start()
+    rounds = [("main", replies, settings.MESSENGER_SEND_RATE_TEXT, True)]
+    if low_rate:
+        rounds += [
+            ("paced", low_replies, low_rate, True),
+            ("unpaced", low_replies, low_rate, False),
+        ]
+    team = _agents(page, agents)
+    results = {}
     try:
-        for n in range(workers):
-            name = f"worker-sends-{n}"
-            started.append(start_worker(name, worker_env, queues="sends", concurrency=concurrency))
-        _wait_settled(written, timeout=180)
+        for name, count, limit, paced in rounds:
+            fake.reset()
+            fake.add_page(**BENCH_PAGE)
+            fake.limit_send_rate(text=limit)
+            customers = _customers(page, name, contacts)
+            started = time.monotonic()
+            written = _write_replies(customers, team, replies=count)
+            writing_s = time.monotonic() - started
+            print(
+                f"  pacing {name}: {count} replies from {agents} agents to {contacts} customers "
+                f"written in {writing_s:.0f} s; {workers} sends workers x {concurrency}, Graph "
+                f"takes {limit:g}/s, workers {'keep to it' if paced else 'ignore it'}…",
+                flush=True,
+            )
+            worker_env = {
+                **env,
+                "GRAPH_API_URL": fake.url,
+                "MESSENGER_SEND_RATE_TEXT": str(limit if paced else UNPACED),
+            }
+            running = []
+            try:
+                for n in range(workers):
+                    running.append(
+                        start_worker(
+                            f"worker-sends-{name}-{n}",
+                            worker_env,
+                            queues="sends",
+                            concurrency=concurrency,
+                        )
+                    )
+                # The control's refused sends wait for retries (5 s, 30 s…): its figure is
+                # what Graph refused on the first pass.
+                _wait_settled(written, fake, timeout=300, refused_count=not paced)
+            finally:
+                for worker in running:
+                    worker.stop()
+            results[name] = {**_figures(fake, written), "limit": limit, "paced": paced}
+            results[name]["writing_s"] = writing_s
+            print(f"  {results[name]}", flush=True)
     finally:
-        for worker in started:
-            worker.stop()
         fake.stop()
-    return _figures(fake, written)
+    return results
 
 
-def _write_replies(page, *, replies, agents, contacts):
-    """The agents' replies, round the agents and their customers in turn (so each customer's
-    replies are spread through the queue, as concurrent agents' are); returns
-    {psid: [texts in the order written]}."""
+def _agents(page, agents):
     from django.contrib.auth.models import User
-    from django.utils import timezone
 
-    from agent_desktop import services
-    from agent_desktop.models import Contact
     from campaigns.models import Campaign
 
     campaign = Campaign.objects.get(pk=page.entry_point.campaign_id)
     team = [User.objects.create_user(f"pacing-agent-{i}") for i in range(agents)]
     campaign.agents.add(*team)
+    return team
+
+
+def _customers(page, round_name, contacts):
+    from django.utils import timezone
+
+    from agent_desktop.models import Contact
+
     now = timezone.now()
-    customers = Contact.objects.bulk_create(
+    base = {"main": 7_100_000_000_000_000, "paced": 7_200_000_000_000_000}.get(
+        round_name, 7_300_000_000_000_000
+    )
+    return Contact.objects.bulk_create(
         Contact(
             channel="messenger",
             entry_point=page.entry_point,
-            external_id=str(7_100_000_000_000_000 + i),
+            external_id=str(base + i),
             first_name=f"Paced{i}",
             last_inbound_at=now - timedelta(minutes=1),
             last_message_at=now - timedelta(minutes=1),
@@ -76,27 +131,54 @@ def _write_replies(page, *, replies, agents, contacts):
         )
         for i in range(contacts)
     )
-    written = {c.external_id: [] for c in customers}
+
+
+def _write_replies(customers, team, *, replies):
+    """The agents' replies through the desktop's own service, each agent in a thread of its
+    own, in turn round its customers (so a customer's replies are spread through the queue);
+    returns {psid: [texts in the order written]}."""
+    from django.db import connection
+
+    from agent_desktop import services
+
+    by_agent = {}
     for n in range(replies):
-        contact = customers[n % contacts]
-        agent = team[(n % contacts) % agents]  # each customer has one agent
-        text = f"Reply {len(written[contact.external_id]) + 1} to {contact.first_name}"
-        services.reply_send(contact=contact, agent=agent, text=text)
-        written[contact.external_id].append(text)
+        contact = customers[n % len(customers)]
+        agent = team[(n % len(customers)) % len(team)]  # each customer has one agent
+        by_agent.setdefault(agent, []).append(contact)
+    written = {c.external_id: [] for c in customers}
+    lock = threading.Lock()
+
+    def write(agent, contacts):
+        try:
+            for contact in contacts:
+                with lock:  # the text names its place among the customer's replies
+                    text = f"Reply {len(written[contact.external_id]) + 1} to {contact.first_name}"
+                    written[contact.external_id].append(text)
+                services.reply_send(contact=contact, agent=agent, text=text)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        for future in [pool.submit(write, a, c) for a, c in by_agent.items()]:
+            future.result()
     return written
 
 
-def _wait_settled(written, *, timeout):
-    """Until no reply is queued any more."""
+def _wait_settled(written, fake, *, timeout, refused_count=False):
+    """Until no reply is queued any more (or, with `refused_count`, until every reply was
+    either sent or refused once)."""
     from agent_desktop.models import Message
 
     psids = list(written)
+    total = sum(len(t) for t in written.values())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = Message.objects.filter(
-            direction="out", status="queued", contact__external_id__in=psids
-        ).count()
+        replies = Message.objects.filter(direction="out", contact__external_id__in=psids)
+        left = replies.filter(status="queued").count()
         if not left:
+            return
+        if refused_count and total - left + len(fake.rate_limited_sends()) >= total:
             return
         time.sleep(0.5)
     raise TimeoutError(f"replies still queued after {timeout} s")
@@ -137,31 +219,43 @@ def _most_in_one_second(times):
     return most
 
 
-def pacing_rows(pacing, limit, verdict):
+def pacing_rows(pacing, verdict):
     """The table's rows: (phase, figure, value, target, result)."""
-    if not pacing:
-        return []
-    return [
-        (
+    rows = []
+    for name, r in (pacing or {}).items():
+        at = f"Graph takes {r['limit']:g}/s"
+        pace = (
+            f"{r['sends_per_s']:,.1f}/s over {r['seconds']:.1f} s, "
+            f"most in any 1 s: {r['most_in_one_second']}"
+        )
+        if name == "unpaced":
+            rows.append((
+                "pacing",
+                f"control, workers unpaced, {at}: {r['replies']} replies refused (613)",
+                f"{r['rejected']} ({pace})",
+                "> 0: the limit bites",
+                "",
+            ))  # fmt: skip
+            continue
+        rows.append((
             "pacing",
-            f"{pacing['replies']:,} replies, 50 agents, 1 page: refused by Graph (613)",
-            f"{pacing['rejected']} (sent {pacing['sent']:,}, failed {pacing['failed']})",
+            f"{r['replies']:,} replies, 50 agents, 1 page, {at}: refused (613)",
+            f"{r['rejected']} (sent {r['sent']:,}, failed {r['failed']})",
             f"{TARGET_REJECTED}",
-            verdict(pacing["rejected"] == TARGET_REJECTED and pacing["sent"] == pacing["replies"]),
-        ),
-        (
+            verdict(r["rejected"] == TARGET_REJECTED and r["sent"] == r["replies"]),
+        ))  # fmt: skip
+        rows.append((
             "pacing",
-            "customers who got their replies in the order written",
-            f"{pacing['customers_in_order']} of {pacing['customers']}",
+            f"{at}: customers who got their replies in the order written",
+            f"{r['customers_in_order']} of {r['customers']}",
             "all",
-            verdict(pacing["customers_in_order"] == pacing["customers"]),
-        ),
-        (
+            verdict(r["customers_in_order"] == r["customers"]),
+        ))  # fmt: skip
+        rows.append((
             "pacing",
-            "pace: sends/s first → last (most in any 1 s)",
-            f"{pacing['sends_per_s']:,.0f}/s over {pacing['seconds']:.1f} s "
-            f"({pacing['most_in_one_second']})",
-            f"≤ {limit:.0f}/s",
-            verdict(pacing["sends_per_s"] <= limit * 1.01),
-        ),
-    ]
+            f"{at}: pace, sends/s first → last",
+            pace,
+            f"≤ {r['limit']:g}/s",
+            verdict(r["sends_per_s"] <= r["limit"] * 1.01),
+        ))  # fmt: skip
+    return rows

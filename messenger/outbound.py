@@ -16,6 +16,10 @@ Facebook returns in the message's echo, and `reconcile_echo` gives the message t
 If no echo settles it within OUTCOME_GRACE (echoes need the page's `message_echoes`
 subscription), the message is marked failed with an explanation and the agent decides: a
 visible failure is better than the same reply reaching a customer twice.
+
+Pace. Meta takes a few hundred sends a second per page: each send first takes the page's next
+turn (messenger.pacing), so a burst of replies is spread out instead of refused; a turn too far
+off puts the send off (`pacing.SendLater`, the task comes back later), unclaimed.
 """
 
 import logging

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
@@ -305,3 +306,18 @@ def test_a_worker_paces_a_burst_and_each_customer_reads_the_replies_in_order(
         assert [s["message"]["text"] for s in fake_graph.sent_messages(psid)] == texts
     arrivals = sorted(s["at"].timestamp() for s in fake_graph.sent_messages())
     assert arrivals[-1] - arrivals[0] >= (12 - 3) / 4  # paced: two at once, then 4 a second
+
+
+def test_audio_and_video_replies_go_at_the_media_pace_and_the_rest_at_the_text_pace(
+    customer_contact,
+):
+    def with_file(name):
+        message = queue_reply(customer_contact, "")
+        message.attachments = [{"type": "file", "name": name}]
+        message.upload.save("stored-name", ContentFile(b"0" * 64))
+        return message
+
+    assert outbound.send_kind(queue_reply(customer_contact, "Hi")) == TEXT
+    assert outbound.send_kind(with_file("clip.mp4")) == pacing.MEDIA
+    assert outbound.send_kind(with_file("voice.m4a")) == pacing.MEDIA
+    assert outbound.send_kind(with_file("invoice.pdf")) == TEXT
