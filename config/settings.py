@@ -344,6 +344,8 @@ CELERY_TASK_ROUTES = {
     "messenger.tasks.sweep_stale_deliveries": {"queue": "sweeps"},
     "messenger.tasks.sweep_missing_profiles": {"queue": "sweeps"},
     "messenger.tasks.check_all_tokens": {"queue": "sweeps"},
+    "messenger.tasks.check_for_gaps": {"queue": "sweeps"},
+    "messenger.tasks.recover_page": {"queue": "sweeps"},
     "agent_desktop.tasks.wake_snoozed_contacts": {"queue": "sweeps"},
     "agent_desktop.tasks.assign_waiting_contacts": {"queue": "sweeps"},
     "campaigns.tasks.prune_audit_log": {"queue": "sweeps"},
@@ -398,6 +400,12 @@ CELERY_BEAT_SCHEDULE = {
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",
         "schedule": 24 * 3600.0,
+    },
+    # Pages Facebook unsubscribed (after an hour of failed deliveries) are subscribed again and
+    # their missed messages fetched (messenger.recovery).
+    "check-for-gaps": {
+        "task": "messenger.tasks.check_for_gaps",
+        "schedule": env.float("GAP_CHECK_INTERVAL_SECONDS", default=300.0),
     },
     # Reports count long periods' messages from daily totals (reports.rollup).
     "roll-message-days": {

@@ -8,7 +8,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
-from messenger import graph, health, outbound, pacing, processing, profiles
+from messenger import graph, health, outbound, pacing, processing, profiles, recovery
 from messenger.delivery_queue import sweep_stale_deliveries as sweep_deliveries
 
 logger = logging.getLogger(__name__)
@@ -110,3 +110,18 @@ def check_all_tokens():
     """Daily: ask Facebook about every page token (validity, expiry, scopes); an invalid one is
     marked on its entry point. Returns counts: checked, warnings, failed."""
     return health.check_all_tokens()
+
+
+@shared_task
+def check_for_gaps():
+    """Every 5 minutes: is each page that once received events still subscribed to our app? A
+    page Facebook unsubscribed gets a recovery run. Returns counts: checked, gaps, failed."""
+    return recovery.check_for_gaps()
+
+
+@shared_task
+def recover_page(facebook_page_id, trigger="subscription_lost"):
+    """Subscribe the page again if needed and store the messages it missed (idempotent: by mid;
+    a run already under way for the page makes this one a no-op)."""
+    run = recovery.recover_page(facebook_page_id, trigger=trigger)
+    return None if run is None else {"recovered": run.recovered_count, "error": run.error}

@@ -47,6 +47,7 @@ import requests
 
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 from messenger.sandbox.callbacks import webhook_callback_problem
+from messenger.sandbox.fake_conversations import CONVERSATIONS_ERRORS, ConversationsMixin
 
 GRAPH_VERSION = "v25.0"
 # Graph's error bodies, as recorded in shared/messenger/payloads/70-87 (keyed by code_subcode_what).
@@ -60,6 +61,7 @@ ERROR_BODIES["100_33_unsupported_request"] = {
         "fbtrace_id": "FakeGraph000",
     }
 }
+ERROR_BODIES.update(CONVERSATIONS_ERRORS)
 
 
 def _invalid_parameter(message, subcode=None):
@@ -295,6 +297,10 @@ class _State:
     uploads: dict = field(default_factory=dict)  # attachment_id -> upload record
     page_subscriptions: dict = field(default_factory=dict)  # page_id -> {app_id: [fields]}
     app_subscriptions: dict = field(default_factory=dict)  # app_id -> {object: subscription}
+    # The Conversations API and webhook outages (fake_conversations).
+    conversations: dict = field(default_factory=dict)  # page_id -> {psid: conversation}
+    dropped_webhooks: set = field(default_factory=set)  # page_ids whose events go nowhere
+    conversation_calls: dict = field(default_factory=dict)  # page_id -> recent call times
     in_flight: int = 0  # calls being answered now
     most_in_flight: int = 0  # the most calls that were being answered at once
     # Send API pacing: kind -> (calls a second, seconds of calls taken at once); the buckets,
@@ -320,7 +326,9 @@ class GraphRequestError(Exception):
         return {"error": {**error, "message": f"{error['message']} {self.detail}"}}
 
 
-class FakeGraphAPI:
+class FakeGraphAPI(ConversationsMixin):
+    request_error = GraphRequestError
+
     def __init__(self, host="127.0.0.1", port=0, *, public_origin=None, callback_check=None):
         """`public_origin`: where the fake is reachable when a host application serves it
         through `handle()` (e.g. `http://localhost:8000/sandbox/graph`); by default, the
@@ -437,6 +445,8 @@ class FakeGraphAPI:
                 apps[app_id] = list(fields)
             else:
                 apps.pop(app_id, None)
+        if fields:
+            self._subscribed_again(page_id)
 
     def page_subscriptions(self, page_id):
         """`{app_id: [fields]}` of the apps subscribed to the page's events."""
@@ -702,6 +712,9 @@ class FakeGraphAPI:
         if method == "GET" and path.count("/") == 1 and path[1:].isdigit():
             return self._profile(path[1:], query, page)
         node, _, edge = path.strip("/").partition("/")
+        conversations = self._route_conversations(method, node, edge, page, query)
+        if conversations is not None:
+            return conversations
         if node in {"me", page.page_id} and edge == "subscribed_apps":
             return self._subscribed_apps(method, page, params)
         if method == "POST" and node in {"me", page.page_id}:

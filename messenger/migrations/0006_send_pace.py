@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messenger', '0004_facebookpage_from_campaigns'),
+        ('messenger', '0005_page_recovery_and_policy'),
     ]
 
     operations = [
