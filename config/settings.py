@@ -263,6 +263,20 @@ def desk_cache(cache_url, broker_url, var_dir):
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL, VAR_DIR)
 
+# --- Send API pacing (messenger.pacing) -------------------------------------------------------
+# Meta takes about 300 Send API calls a second per page for text, 10 for audio and video: every
+# worker takes its turn from one bucket per page, so sends are spaced instead of refused.
+MESSENGER_SEND_RATE_TEXT = env.float("MESSENGER_SEND_RATE_TEXT", default=300.0)
+MESSENGER_SEND_RATE_MEDIA = env.float("MESSENGER_SEND_RATE_MEDIA", default=10.0)
+# A send whose turn is further away than this goes back to the queue (a countdown) instead of
+# holding a worker asleep.
+MESSENGER_SEND_MAX_WAIT_SECONDS = env.float("MESSENGER_SEND_MAX_WAIT_SECONDS", default=1.0)
+# The bucket lives in the desk's Redis when there is one (shared by every worker), else in the
+# database (a row per page and kind).
+MESSENGER_SEND_PACING_REDIS_URL = (
+    CACHES["desk"]["LOCATION"] if CACHES["desk"]["BACKEND"].endswith("RedisCache") else ""
+)
+
 
 def filesystem_broker_options(folder):
     """kombu's filesystem transport: the embedded broker, a folder shared by web and worker."""
@@ -330,6 +344,8 @@ CELERY_TASK_ROUTES = {
     "messenger.tasks.sweep_stale_deliveries": {"queue": "sweeps"},
     "messenger.tasks.sweep_missing_profiles": {"queue": "sweeps"},
     "messenger.tasks.check_all_tokens": {"queue": "sweeps"},
+    "messenger.tasks.check_for_gaps": {"queue": "sweeps"},
+    "messenger.tasks.recover_page": {"queue": "sweeps"},
     "agent_desktop.tasks.wake_snoozed_contacts": {"queue": "sweeps"},
     "agent_desktop.tasks.assign_waiting_contacts": {"queue": "sweeps"},
     "campaigns.tasks.prune_audit_log": {"queue": "sweeps"},
@@ -384,6 +400,12 @@ CELERY_BEAT_SCHEDULE = {
     "check-all-tokens": {
         "task": "messenger.tasks.check_all_tokens",
         "schedule": 24 * 3600.0,
+    },
+    # Pages Facebook unsubscribed (after an hour of failed deliveries) are subscribed again and
+    # their missed messages fetched (messenger.recovery).
+    "check-for-gaps": {
+        "task": "messenger.tasks.check_for_gaps",
+        "schedule": env.float("GAP_CHECK_INTERVAL_SECONDS", default=300.0),
     },
     # Reports count long periods' messages from daily totals (reports.rollup).
     "roll-message-days": {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("entry-points/<int:pk>/move-page/", views.PageMoveView.as_view(), name="move_page"),
     path("entry-points/<int:pk>/deliveries/", views.DeliveryLogView.as_view(), name="deliveries"),
     path("entry-points/<int:pk>/health/", views.HealthView.as_view(), name="health"),
+    path("entry-points/<int:pk>/recover/", views.RecoverView.as_view(), name="recover"),
     path(
         "entry-points/<int:pk>/deliveries/replay-ignored/",
         views.ReplayIgnoredView.as_view(),

@@ -10,7 +10,7 @@ from django.views import View
 
 from campaigns.access import AdminOnlyMixin
 from campaigns.models import EntryPoint
-from messenger import delivery_log, setup
+from messenger import delivery_log, recovery, setup
 from messenger import health as setup_health
 from messenger.checklist import checklist
 from messenger.forms import MessengerCredentialsForm
@@ -226,10 +226,24 @@ class HealthView(AdminOnlyMixin, View):
         return render(request, "messenger/partials/_health.html", context)
 
 
+class RecoverView(AdminOnlyMixin, View):
+    """Recover pressed: subscribe the page again if needed and fetch the last day's missed
+    messages, in a task (2 Graph calls a second); the card shows the run."""
+
+    def post(self, request, pk):
+        entry_point = _entry_point_or_404(pk, archived=False)
+        page = entry_point.facebook_page
+        recovery.request_recovery(page)
+        health = setup_health.check_page(page)
+        context = _health_context(request, entry_point, health, recovery_queued=True)
+        return render(request, "messenger/partials/_health.html", context)
+
+
 def _health_context(request, entry_point, health, **extra):
     return _panel_context(
         request,
         entry_point,
+        policy_alert=next((c for c in health.checks if c.key == "policy"), None),
         checks=health.checks,
         checked_at=health.checked_at,
         checklist=checklist(entry_point.facebook_page, health),

@@ -92,6 +92,9 @@ class MessageEvent(MessengerEvent):
     is_echo: bool = False
     app_id: str = ""
     metadata: str = ""
+    # Fetched from the Conversations API after a gap in deliveries (messenger.recovery), not
+    # delivered by the webhook: the desk notes it.
+    recovered: bool = False
 
     @property
     def kind(self):
@@ -172,6 +175,18 @@ class HandoverEvent(MessengerEvent):
     previous_owner_app_id: str = ""
     metadata: str = ""
     kind = "handover"
+
+
+@dataclass(frozen=True)
+class PolicyEnforcementEvent:
+    """Facebook blocked, warned or unblocked the app on this page for a policy
+    (`messaging_policy_enforcement`): about the page, not a customer (no sender)."""
+
+    page_id: str
+    timestamp: datetime | None
+    action: str = ""
+    reason: str = ""
+    kind = "policy_enforcement"
 
 
 @dataclass(frozen=True)
@@ -263,8 +278,16 @@ def _parse_item(item, page_id, entry_time, standby):
             metadata=_string(message.get("metadata")),
         )
     kind = _event_key(item)
+    if kind == "policy_enforcement":
+        policy = _dict(item["policy_enforcement"])
+        return PolicyEnforcementEvent(
+            page_id=page_id or recipient,
+            timestamp=timestamp,
+            action=_string(policy.get("action")),
+            reason=_string(policy.get("reason")),
+        )
     if not sender:
-        # Chat-plugin visitors (user_ref only) and policy notices have no PSID to attach to.
+        # Chat-plugin visitors (user_ref only) have no PSID to attach to.
         return IgnoredEvent(page_id, kind, "no sender PSID")
     common["psid"] = sender
     if kind == "delivery":
@@ -344,6 +367,7 @@ KNOWN_KEYS = (
     "message_edit",
     "message_unsend",
     "optin",
+    "policy_enforcement",
     *HANDOVER_KEYS,
 )
 

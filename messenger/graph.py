@@ -158,6 +158,29 @@ class PageIdentity:
     name: str
 
 
+# The fields of a message the Conversations API gives (the mid is its `id`).
+MESSAGE_FIELDS = "id,created_time,from,to,message"
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of a Graph list (`data` and `paging`): its items, and the cursor of the next
+    page ("" on the last one: Graph gives `paging.next` only when there is more)."""
+
+    items: list
+    after: str = ""
+
+    @classmethod
+    def of(cls, body):
+        data = body.get("data") if isinstance(body, dict) else None
+        items = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+        paging = body.get("paging") if isinstance(body, dict) else None
+        paging = paging if isinstance(paging, dict) else {}
+        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        after = str(cursors.get("after") or "") if paging.get("next") else ""
+        return cls(items, after)
+
+
 def _new_session():
     session = requests.Session()
     # Connection reuse across calls; retries are the caller's decision (tasks back off).
@@ -285,6 +308,26 @@ class GraphClient:
             timeout=self.timeout + WEBHOOK_HANDSHAKE_ALLOWANCE,
         )
         return data.get("success") is True
+
+    # --- Conversations API (gap recovery: messenger.recovery) -------------------------------
+    def list_conversations(self, page_id, *, after="", limit=25, messages_limit=25):
+        """`GET /{page-id}/conversations?platform=messenger` (page token): the page's Messenger
+        conversations, most recently updated first, each with `id`, `updated_time` and the
+        first page of its `messages` (newest first, see `list_conversation_messages`).
+        Facebook allows 2 calls a second per page: the caller paces them."""
+        fields = f"id,updated_time,messages.limit({messages_limit}){{{MESSAGE_FIELDS}}}"
+        params = {"platform": "messenger", "fields": fields, "limit": limit}
+        if after:
+            params["after"] = after
+        return ListPage.of(self.request("GET", f"/{page_id}/conversations", params=params))
+
+    def list_conversation_messages(self, conversation_id, *, after="", limit=25):
+        """`GET /{conversation-id}/messages` (page token): the conversation's messages, newest
+        first, each `{id, created_time, message, from: {id, name}, to: {data: [{id}]}}`."""
+        params = {"fields": MESSAGE_FIELDS, "limit": limit}
+        if after:
+            params["after"] = after
+        return ListPage.of(self.request("GET", f"/{conversation_id}/messages", params=params))
 
     # Error reports hide the variables of this call and of every call below it (requests,
     # urllib3): the query holds the access token and its proof.

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 
 from messenger import graph
-from messenger.models import FacebookPage
+from messenger.models import FacebookPage, PageRecovery
 from messenger.tokens import mark_token_invalid
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,9 @@ def check_page(page: FacebookPage) -> PageHealth:
     unreachable the remaining ones are not tried. Changes nothing in the database.
     """
     graph_checks = _graph_checks(page)
+    story = [c for c in (_policy(page), _recovery(page)) if c is not None]
     return PageHealth(
-        [*graph_checks, _webhook_verified(page), _last_event(page), _last_error(page)]
+        [*story, *graph_checks, _webhook_verified(page), _last_event(page), _last_error(page)]
     )
 
 
@@ -369,6 +370,61 @@ def _last_error(page):
         return Check("last_error", label, OK, "No error recorded.")
     when = f" ({_moment(page.last_error_at)})" if page.last_error_at else ""
     return Check("last_error", label, ERROR, f"{page.last_error}{when}")
+
+
+POLICY_FIX = (
+    "Read Facebook's alert in the app's dashboard, fix what it names, and ask Facebook to review "
+    "the decision; until then the page's messages may not reach the app."
+)
+
+
+def _policy(page):
+    """Facebook's policy enforcement (messenger.processing.note_policy_enforcement): an alert
+    until Facebook lifts it."""
+    if not page.policy_action:
+        return None
+    did = {"block": "blocked", "warning": "warned", "warn": "warned"}.get(page.policy_action)
+    what = f"Facebook {did or f'applied “{page.policy_action}” to'} the app"
+    when = f" on {_moment(page.policy_at)}" if page.policy_at else ""
+    state = WARN if did == "warned" else ERROR
+    return Check(
+        "policy", "Facebook policy", state, f"{what}{when}: {page.policy_reason}", POLICY_FIX
+    )
+
+
+def _recovery(page):
+    """The latest gap recovery's story (messenger.recovery), for a week after it ran."""
+    run = PageRecovery.objects.filter(
+        facebook_page=page, started_at__gte=timezone.now() - timedelta(days=7)
+    ).first()
+    if run is None:
+        return None
+    label = "Missed messages"
+    parts = []
+    if run.trigger == PageRecovery.Trigger.SUBSCRIPTION_LOST:
+        after = f" after {_clock(run.gap_started)}" if run.gap_started else ""
+        parts.append(f"Facebook disabled the webhook: no event arrived{after}")
+    else:
+        parts.append(f"Recover pressed at {_clock(run.started_at)}")
+    if run.resubscribed_at:
+        parts.append(f"subscribed again at {_clock(run.resubscribed_at)}")
+    if run.finished_at is None:
+        parts.append("fetching the missed messages…")
+        return Check("recovery", label, WARN, "; ".join(parts))
+    count = run.recovered_count
+    parts.append(f"{count} message{'' if count == 1 else 's'} recovered")
+    detail = "; ".join(parts) + "."
+    if run.error:
+        return Check("recovery", label, ERROR, f"{detail} {run.error}", "Press Recover.")
+    return Check("recovery", label, OK, detail)
+
+
+def _clock(when):
+    """14:02 today, else 29 Nov at 14:02."""
+    local = timezone.localtime(when)
+    if local.date() == timezone.localdate():
+        return f"{local:%H:%M}"
+    return f"{local.day} {local:%b} at {local:%H:%M}"
 
 
 def _not_answered(key, label, error):

@@ -52,6 +52,11 @@ class FacebookPage(models.Model):
     token_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Facebook's last policy enforcement of the app on this page (`messaging_policy_enforcement`:
+    # block, warning…; an unblock clears it), shown as an alert on the health card.
+    policy_action = models.CharField(max_length=32, blank=True)
+    policy_reason = models.TextField(blank=True)
+    policy_at = models.DateTimeField(null=True, blank=True)
 
     # Graph refused the extended profile fields (locale, timezone, gender) for this page once:
     # ask only for the default ones from then on.
@@ -191,3 +196,60 @@ class WebhookDelivery(models.Model):
     @property
     def size(self):
         return len(self.body)
+
+
+class PageRecovery(models.Model):
+    """One run of gap recovery for a page (messenger.recovery): whether the page's subscription
+    was gone and made again, and how many missed messages the Conversations API gave back.
+    The health card tells its story."""
+
+    class Trigger(models.TextChoices):
+        SUBSCRIPTION_LOST = "subscription_lost", "Facebook unsubscribed the page"
+        MANUAL = "manual", "Recover pressed"
+
+    facebook_page = models.ForeignKey(
+        FacebookPage, on_delete=models.CASCADE, related_name="recoveries"
+    )
+    trigger = models.CharField(max_length=32, choices=Trigger.choices)
+    # The last event stored before the gap (None: the page never had one); messages are
+    # fetched from a little before it.
+    gap_started = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    resubscribed_at = models.DateTimeField(null=True, blank=True)
+    recovered_count = models.PositiveIntegerField(default=0)
+    graph_calls = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            # One run at a time per page: a second one (the periodic check and Recover pressed
+            # together) fails to insert and leaves it to the first.
+            models.UniqueConstraint(
+                fields=["facebook_page"],
+                condition=Q(finished_at=None),
+                name="page_recovery_one_running",
+            )
+        ]
+
+    def __str__(self):
+        return f"Recovery {self.pk} of page {self.facebook_page_id}"
+
+
+class SendPace(models.Model):
+    """The next free Send API turn of one page for one kind of message (messenger.pacing's
+    bucket when there is no Redis): moved on by conditional UPDATEs, never read-then-written."""
+
+    page_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)
+    # Epoch microseconds (an integer, so the conditional UPDATE compares exactly).
+    next_turn_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page_id", "kind"], name="unique_send_pace_per_kind")
+        ]
+
+    def __str__(self):
+        return f"send pace of page {self.page_id} ({self.kind})"

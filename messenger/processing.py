@@ -178,12 +178,14 @@ def _apply_deliveries(deliveries):
         notes, acted = [], False
         for event in parsed.events:
             page = pages.get(event.page_id)
-            found = None if page is None else contacts.get((page.entry_point_id, event.psid))
             if isinstance(event, ev.IgnoredEvent):
                 notes.append(f"{event.kind}: {event.reason}")
             elif page is None:
                 notes.append(f"{event.kind}: page {event.page_id} is not served here")
-            elif found is None:
+            elif isinstance(event, ev.PolicyEnforcementEvent):
+                note_policy_enforcement(page, event)
+                acted = True
+            elif (found := contacts.get((page.entry_point_id, event.psid))) is None:
                 notes.append(f"{event.kind}: {NO_CONVERSATION_YET}")
             else:
                 contact, created = found
@@ -243,7 +245,9 @@ def _contacts_for(routed):
     creating, existing = [], []
     for _, parsed, pages in routed:
         for event in parsed.events:
-            if isinstance(event, ev.IgnoredEvent) or event.page_id not in pages:
+            if isinstance(event, ev.IgnoredEvent | ev.PolicyEnforcementEvent):
+                continue  # no customer
+            if event.page_id not in pages:
                 continue
             key = (pages[event.page_id].entry_point, event.psid)
             (creating if _starts_conversation(event) else existing).append(key)
@@ -318,6 +322,59 @@ def _pages_for(receiving_page, events):
     return pages
 
 
+def record_recovered_messages(page, events) -> int:
+    """Store messages fetched from the Conversations API after a gap (messenger.recovery)
+    exactly as the webhook's are stored: the same contacts, the same insert, once by `mid`, in
+    one transaction the caller must not hold across a Graph call. Returns how many were new."""
+    events = sorted(events, key=lambda e: e.timestamp)
+    mids = [event.mid for event in events]
+    routed = [(None, ev.ParsedBody(events), {page.page_id: page})]
+    with transaction.atomic():
+        already = Message.objects.filter(mid__in=mids).count()
+        contacts = _contacts_for(routed)
+        inbound, new_contacts = [], {}
+        for event in events:
+            contact, created = contacts[(page.entry_point_id, event.psid)]
+            incoming = _apply(page, event, contact)
+            if incoming is not None:
+                inbound.append((contact, incoming))
+            if profile_wanted(contact, created):
+                new_contacts[contact.pk] = True
+        desktop.record_inbound_many(inbound)
+        _survey_answers_send(inbound)
+        stored = Message.objects.filter(mid__in=mids).count() - already
+        if new_contacts:
+            transaction.on_commit(lambda: enqueue_profile_fetch(new_contacts))
+    return stored
+
+
+# What the health card says of each policy enforcement action (others are named as they come).
+POLICY_ACTIONS = {"block": "blocked", "warning": "warned", "warn": "warned"}
+
+
+def note_policy_enforcement(page, event):
+    """Facebook's policy enforcement becomes the page's alert and last error, with Facebook's
+    reason; an unblock ends the alert. A notice older than the one kept changes nothing
+    (deliveries may arrive out of order)."""
+    at = event.timestamp or timezone.now()
+    newer = Q(policy_at=None) | Q(policy_at__lte=at)
+    rows = FacebookPage.objects.filter(newer, pk=page.pk)
+    if event.action == "unblock":
+        rows.update(policy_action="", policy_reason="", policy_at=at)
+        logger.info("policy enforcement page=%s: unblock", page.page_id)
+        return
+    reason = ev.storable(event.reason)[:2000] or "Facebook gave no reason."
+    did = POLICY_ACTIONS.get(event.action, f"enforced a policy ({event.action or 'unknown'}) on")
+    rows.update(
+        policy_action=event.action or "unknown",
+        policy_reason=reason,
+        policy_at=at,
+        last_error=f"Facebook {did} the app on this page for a policy: {reason}",
+        last_error_at=at,
+    )
+    logger.info("policy enforcement page=%s: %s", page.page_id, event.action or "unknown")
+
+
 def _note_last_event(page, received_at):
     """The page's "last event" time. Every delivery of a page would update the same row (one
     more write per delivery, and a row lock that concurrent workers queue on); a minute's
@@ -347,6 +404,7 @@ def _apply(page, event, contact):
                 metadata=event.metadata,
                 app_id=event.app_id,
                 standby=event.standby,
+                recovered=event.recovered,
                 **({csat.RATING_DETAIL: survey_answer[1]} if survey_answer else {}),
             ),
             mid=event.mid,

@@ -17,6 +17,8 @@ EXPECTED = {
     "messenger.tasks.sweep_stale_deliveries": "sweeps",
     "messenger.tasks.sweep_missing_profiles": "sweeps",
     "messenger.tasks.check_all_tokens": "sweeps",
+    "messenger.tasks.check_for_gaps": "sweeps",
+    "messenger.tasks.recover_page": "sweeps",
     "agent_desktop.tasks.wake_snoozed_contacts": "sweeps",
     "agent_desktop.tasks.assign_waiting_contacts": "sweeps",
     "campaigns.tasks.prune_audit_log": "sweeps",

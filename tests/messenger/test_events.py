@@ -92,10 +92,17 @@ def test_read_postback_referral_reaction_optin_handover():
     assert only_event("31").action == "take_thread_control"
 
 
-def test_events_without_a_psid_are_kept_as_ignored():
-    plugin, policy = only_event("24"), only_event("32")
+def test_a_chat_plugin_event_without_a_psid_is_kept_as_ignored():
+    plugin = only_event("24")
     assert isinstance(plugin, ev.IgnoredEvent) and plugin.kind == "referral"
-    assert isinstance(policy, ev.IgnoredEvent) and policy.kind == "policy_enforcement"
+
+
+def test_a_policy_enforcement_is_parsed_with_facebooks_action_and_reason():
+    policy = only_event("32")
+    assert isinstance(policy, ev.PolicyEnforcementEvent)
+    assert policy.kind == "policy_enforcement"
+    assert (policy.page_id, policy.action) == ("112233445566778", "block")
+    assert policy.reason.startswith("The bot violated our Platform Policies.")
 
 
 def test_standby_events_are_marked():
