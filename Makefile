@@ -49,7 +49,9 @@ test: setup
 	scripts/run-tests.sh
 
 # Benchmark on the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, the fake Graph API);
-# prints the figures beside their targets and writes bench/results/latest.json. About 3 minutes.
+# prints the figures beside their targets and writes bench/results/latest.json. Phases:
+# ingest, processing, desk, queues, pacing, the embedded default, then the reports at size (each
+# starts its own services; `python bench/run.py --only PHASE` runs one).
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reports.py

@@ -1183,7 +1183,6 @@ def main():
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     rows = report_rows(results) if {"ingest", "processing", "desktop"} <= set(results) else []
     rows += queue_rows(results.get("queues")) + desk_rows(results.get("desk"))
-    rows += pacing_rows(results.get("pacing"), verdict)
     if unchanged := results.get("desk_unchanged"):
         rows.insert(len(rows) - 2 * len(results.get("desk", [])), (
             "desk",
@@ -1194,7 +1193,8 @@ def main():
             "(was 116 req/s, p50 136 ms)",
             "",
         ))  # fmt: skip
-    from bench.embedded import embedded_rows
+    rows += pacing_rows(results.get("pacing"), verdict)
+    from bench.embedded import embedded_rows  # bench.embedded imports this module
 
     rows += embedded_rows(results.get("embedded"))
     if rows:
