@@ -6,7 +6,7 @@ PORT ?= 8000
 # The sample shop, a second local origin that embeds the website chat widget.
 SHOP_PORT ?= 8001
 
-.PHONY: setup run test lint fmt clean bench bench-reports lock lock-check prod-check
+.PHONY: setup run test lint fmt clean bench bench-reports soak lock lock-check prod-check
 
 setup: $(VENV)/.installed .env
 
@@ -49,7 +49,9 @@ test: setup
 	scripts/run-tests.sh
 
 # Benchmark on the real stack (gunicorn, PostgreSQL, Redis, a Celery worker, the fake Graph API);
-# prints the figures beside their targets and writes bench/results/latest.json. About 3 minutes.
+# prints the figures beside their targets and writes bench/results/latest.json. Phases:
+# ingest, processing, desk, queues, pacing, the embedded default, then the reports at size (each
+# starts its own services; `python bench/run.py --only PHASE` runs one).
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/reports.py
@@ -57,6 +59,14 @@ bench: setup
 # The reports part alone: 100 000 conversations, 1 000 000 messages (PostgreSQL must be running).
 bench-reports: setup
 	$(BIN)/python bench/reports.py
+
+# Ten minutes of steady traffic (webhook posts, replies, agents polling) with a worker killed,
+# Redis and PostgreSQL restarted along the way, on a PostgreSQL and a Redis of its own; prints
+# what was stored and sent, duplicates and losses (bench/soak.py; not in CI). SOAK_SECONDS=120
+# for a short trial.
+SOAK_SECONDS ?= 600
+soak: setup
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
 
 lint: setup
 	$(BIN)/ruff check .

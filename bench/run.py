@@ -6,7 +6,8 @@ One run starts, on 127.0.0.1 only and each for a bounded time:
 - gunicorn (`--workers`, sync) with DEBUG off, serving the app and two baseline views
   (bench/baseline_views.py, mounted by BENCH_BASELINES=1);
 - the fake Graph API (`manage.py run_fake_graph`) and, for the processing phase, one Celery
-  worker process.
+  worker process; the pacing phase (bench/pacing.py) runs a fake Graph API of its own, in this
+  process, and sends workers.
 
 and prints, side by side, the figures of the three phases with their targets (see the README's
 "Performance"). The same figures go to bench/results/latest.json. Nothing here asserts: a missed
@@ -28,6 +29,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the proj
 
 from bench.bodies import MEAN_ITEMS_PER_BODY, signed_bodies  # noqa: E402
 from bench.fixtures import BENCH_PAGE  # noqa: E402
+from bench.pacing import pacing_rows  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 LOGS = RESULTS / "logs"
@@ -53,6 +56,7 @@ TARGETS = {
     "profiles_after_burst_s": 10.0,
     "desk_poll_p99_ms": 200.0,  # at 1 000 agents
     "desk_visible_p95_s": 2.0,
+    "pacing_refused_sends": 0,  # bench/pacing.py: 2 000 replies at Meta's 300 sends/s per page
 }
 DESK_TARGET_AGENTS = 1000
 
@@ -988,7 +992,7 @@ def parse_args():
         action="store_true",
         help="py-spy the web workers during the webhook runs and the worker during the burst",
     )
-    phases = ["ingest", "processing", "desktop", "queues", "desk"]
+    phases = ["ingest", "processing", "desktop", "queues", "desk", "pacing", "embedded"]
     parser.add_argument("--skip", action="append", default=[], choices=phases)
     parser.add_argument("--only", choices=phases, help="run this phase alone")
     parser.add_argument(
@@ -1004,6 +1008,14 @@ def parse_args():
     parser.add_argument(
         "--slow-graph-ms", type=int, default=300, help="queues: the slow Graph API's latency"
     )
+    parser.add_argument(
+        "--pacing-replies", type=int, default=2000, help="pacing: replies at 300/s (2000)"
+    )
+    parser.add_argument(
+        "--pacing-low-rate", type=float, default=20.0,
+        help="pacing: the limit of the paced and control rounds, below the workers' pace (20/s; "
+        "0: no such rounds)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.only:
         args.skip = [phase for phase in phases if phase != args.only]
@@ -1139,12 +1151,31 @@ def main():
                     )
                 )
                 print(f"  {results['desk'][-1]}", flush=True)
+        if "pacing" not in args.skip:
+            from bench.pacing import bench_pacing
+
+            for worker in workers:  # the phase's own workers take the "sends" queue
+                worker.stop()
+            print("Pacing: replies from 50 agents, one page, Graph enforcing its limit", flush=True)
+            results["pacing"] = bench_pacing(
+                env,
+                page,
+                start_worker=partial(start_worker, pool=args.pool),
+                replies=args.pacing_replies,
+                low_rate=args.pacing_low_rate,
+            )
+            print(f"  {results['pacing']}", flush=True)
     finally:
         for service in reversed(services):
             service.stop()
     if "desktop" not in args.skip:
         print("Desktop: Django test client, in-process")
         results["desktop"] = bench_desktop()
+    if "embedded" not in args.skip:
+        from bench.embedded import run_embedded_line
+
+        print("Embedded: make run's layout on SQLite and the filesystem broker…", flush=True)
+        results["embedded"] = run_embedded_line()
 
     results["machine"] = machine_info(args.workers, args.pool)
     results["machine"]["load_average_at_start"] = round(load_at_start, 2)
@@ -1164,6 +1195,10 @@ def main():
             "(was 116 req/s, p50 136 ms)",
             "",
         ))  # fmt: skip
+    rows += pacing_rows(results.get("pacing"), verdict)
+    from bench.embedded import embedded_rows  # bench.embedded imports this module
+
+    rows += embedded_rows(results.get("embedded"))
     if rows:
         print_table(rows)
     m = results["machine"]

@@ -268,6 +268,20 @@ CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL,
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_CACHE_ALIAS = "desk"
 
+# --- Send API pacing (messenger.pacing) -------------------------------------------------------
+# Meta takes about 300 Send API calls a second per page for text, 10 for audio and video: every
+# worker takes its turn from one bucket per page, so sends are spaced instead of refused.
+MESSENGER_SEND_RATE_TEXT = env.float("MESSENGER_SEND_RATE_TEXT", default=300.0)
+MESSENGER_SEND_RATE_MEDIA = env.float("MESSENGER_SEND_RATE_MEDIA", default=10.0)
+# A send whose turn is further away than this goes back to the queue (a countdown) instead of
+# holding a worker asleep.
+MESSENGER_SEND_MAX_WAIT_SECONDS = env.float("MESSENGER_SEND_MAX_WAIT_SECONDS", default=1.0)
+# The bucket lives in the desk's Redis when there is one (shared by every worker), else in the
+# database (a row per page and kind).
+MESSENGER_SEND_PACING_REDIS_URL = (
+    CACHES["desk"]["LOCATION"] if CACHES["desk"]["BACKEND"].endswith("RedisCache") else ""
+)
+
 
 def filesystem_broker_options(folder):
     """kombu's filesystem transport: the embedded broker, a folder shared by web and worker."""

@@ -235,3 +235,21 @@ class PageRecovery(models.Model):
 
     def __str__(self):
         return f"Recovery {self.pk} of page {self.facebook_page_id}"
+
+
+class SendPace(models.Model):
+    """The next free Send API turn of one page for one kind of message (messenger.pacing's
+    bucket when there is no Redis): moved on by conditional UPDATEs, never read-then-written."""
+
+    page_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)
+    # Epoch microseconds (an integer, so the conditional UPDATE compares exactly).
+    next_turn_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page_id", "kind"], name="unique_send_pace_per_kind")
+        ]
+
+    def __str__(self):
+        return f"send pace of page {self.page_id} ({self.kind})"

@@ -16,6 +16,10 @@ Facebook returns in the message's echo, and `reconcile_echo` gives the message t
 If no echo settles it within OUTCOME_GRACE (echoes need the page's `message_echoes`
 subscription), the message is marked failed with an explanation and the agent decides: a
 visible failure is better than the same reply reaching a customer twice.
+
+Pace. Meta takes a few hundred sends a second per page: each send first takes the page's next
+turn (messenger.pacing), so a burst of replies is spread out instead of refused; a turn too far
+off puts the send off (`pacing.SendLater`, the task comes back later), unclaimed.
 """
 
 import logging
@@ -32,7 +36,7 @@ from django.utils.dateparse import parse_datetime
 from agent_desktop import media
 from agent_desktop.models import Contact, Message
 from agent_desktop.services import upload_name
-from messenger import graph
+from messenger import graph, pacing
 from messenger.delivery_queue import SEND_MARK_SEEN, SEND_MESSAGE, SEND_TYPING_ON, enqueue
 from messenger.limits import MAX_ATTACHMENT_BYTES, MAX_TEXT_LENGTH
 from messenger.models import FacebookPage
@@ -193,6 +197,7 @@ def send_sender_action(contact_id, action):
     if reply_window(contact).messaging_type != "RESPONSE":
         return False
     try:
+        pacing.take(page.page_id)  # a Send API call like any other
         graph.GraphClient.for_page(page).send_sender_action(contact.external_id, action)
     except Exception as exc:  # a lost indicator is no failure to report or retry
         logger.info("sender action %s for contact %s: %s", action, contact_id, type(exc).__name__)
@@ -274,6 +279,9 @@ def _send(message):
         client = graph.GraphClient.for_page(page)
     except Exception as exc:  # SecretUnreadable: its text says what the admin must do
         return _fail(message, f"The page's saved credentials can't be used: {exc}")
+    # The page's turn first, before the claim: a send waiting for its turn is not "in flight",
+    # so a worker at a later message of this contact sends this one itself rather than wait.
+    pacing.take(page.page_id, send_kind(message))  # raises SendLater: the task comes back
     if not _claim(message):
         logger.info("send %s: another worker has it", message.pk)
         return message
@@ -297,6 +305,14 @@ def _send(message):
     except graph.GraphError as exc:
         return _graph_refused(message, page, exc)
     return _sent(message, mid, window)
+
+
+def send_kind(message):
+    """The pace a message goes at (messenger.pacing): audio and video have a lower limit."""
+    if not message.upload:
+        return pacing.TEXT
+    guessed = mimetypes.guess_type(upload_name(message))[0] or ""
+    return pacing.MEDIA if guessed.startswith(("audio/", "video/")) else pacing.TEXT
 
 
 def reconcile_echo(*, contact, mid, metadata) -> bool:

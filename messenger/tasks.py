@@ -3,11 +3,12 @@ is the top of the package (nothing in it imports it: tasks are sent by name, see
 messenger.delivery_queue)."""
 
 import logging
+import random
 
 from celery import shared_task
 from django.conf import settings
 
-from messenger import graph, health, outbound, processing, profiles, recovery
+from messenger import graph, health, outbound, pacing, processing, profiles, recovery
 from messenger.delivery_queue import sweep_stale_deliveries as sweep_deliveries
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,13 @@ def send_message(self, message_id):
     message fails with the last error when the retries run out."""
     try:
         outbound.send_message(message_id)
+    except pacing.SendLater as later:
+        # The page's turns are taken for a while: a new task for then, not a retry (waiting
+        # for a turn uses none of the retries Facebook's errors get). Spread, so that sends
+        # put off together do not all come back at once.
+        countdown = later.retry_after * (1 + random.random())  # noqa: S311 (not a secret)
+        self.apply_async(args=[message_id], countdown=countdown)
+        logger.info("send of message %s put off %.1f s: no turn free", message_id, countdown)
     except graph.GraphError as exc:
         if exc.retryable and self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -182,6 +182,11 @@ PAGE_WEBHOOK_FIELDS = frozenset(
         "feed",
     }
 )
+# Meta's Send API limits per page: calls a second for text (anything but audio and video) and
+# for audio and video (`limit_send_rate`).
+SEND_RATE_TEXT = 300.0
+SEND_RATE_MEDIA = 10.0
+MEDIA_ATTACHMENT_TYPES = {"audio", "video"}
 CALLBACK_TIMEOUT_SECONDS = 5.0
 # How long `answer_together` holds calls for the others to arrive.
 HOLD_TIMEOUT_SECONDS = 10.0
@@ -298,6 +303,13 @@ class _State:
     conversation_calls: dict = field(default_factory=dict)  # page_id -> recent call times
     in_flight: int = 0  # calls being answered now
     most_in_flight: int = 0  # the most calls that were being answered at once
+    # Send API pacing: kind -> (calls a second, seconds of calls taken at once); the buckets,
+    # (page_id, kind) -> (tokens, monotonic time); and the calls refused for it.
+    send_limits: dict = field(
+        default_factory=lambda: {"text": (SEND_RATE_TEXT, 1.0), "media": (SEND_RATE_MEDIA, 1.0)}
+    )
+    send_buckets: dict = field(default_factory=dict)
+    rate_limited: list = field(default_factory=list)
 
 
 class GraphRequestError(Exception):
@@ -533,6 +545,48 @@ class FakeGraphAPI(ConversationsMixin):
         test's look at the caller's state while it waits on Graph. What the hook raises is
         kept in `hook_errors`."""
         self._queue(_Failure(None, 0, path_contains=path_contains, hook=hook), times)
+
+    def limit_send_rate(self, *, text=SEND_RATE_TEXT, media=SEND_RATE_MEDIA, burst_seconds=1.0):
+        """Meta's Send API limits per page, in calls a second (None: no limit); audio and video
+        count as `media`, everything else (sender actions too) as `text`. A call over the limit
+        is answered Graph's rate-limit error (613) and kept in `rate_limited_sends()`.
+
+        Meta does not say how it counts; here a page may send `burst_seconds` worth of calls at
+        once and then `text` a second (a token bucket): a sender that keeps to the rate is never
+        refused however its calls bunch up on the way, one that keeps above it soon is."""
+        with self._lock:
+            self._state.send_limits = {
+                kind: (per_second, burst_seconds)
+                for kind, per_second in (("text", text), ("media", media))
+                if per_second
+            }
+            self._state.send_buckets = {}
+
+    def rate_limited_sends(self, psid=None):
+        """Send API calls refused for the page's rate: dicts with psid, page_id, kind and at."""
+        with self._lock:
+            refused = [dict(r) for r in self._state.rate_limited]
+        return [r for r in refused if psid is None or r["psid"] == psid]
+
+    def _take_send_turn(self, page, psid, kind):
+        """Raises Graph's rate-limit error when the page's bucket of this kind is empty."""
+        with self._lock:
+            limit = self._state.send_limits.get(kind)
+            if limit is None:
+                return
+            per_second, burst_seconds = limit
+            capacity = max(1.0, per_second * burst_seconds)
+            now = time.monotonic()
+            tokens, then = self._state.send_buckets.get((page.page_id, kind), (capacity, now))
+            tokens = min(capacity, tokens + (now - then) * per_second)
+            allowed = tokens >= 1.0
+            self._state.send_buckets[(page.page_id, kind)] = (tokens - allowed, now)
+            if not allowed:
+                self._state.rate_limited.append(
+                    {"psid": psid, "page_id": page.page_id, "kind": kind, "at": _now()}
+                )
+        if not allowed:
+            raise GraphRequestError("613_rate_limit")
 
     @property
     def most_calls_at_once(self):
@@ -821,6 +875,7 @@ class FakeGraphAPI(ConversationsMixin):
         if not psid:
             raise GraphRequestError("100_recipient_required")
         message = _json_object(params.get("message"))
+        self._take_send_turn(page, psid, _send_kind(message))
         action = params.get("sender_action")
         if action is not None:
             if params.get("message") is not None:
@@ -976,6 +1031,13 @@ class FakeGraphAPI(ConversationsMixin):
 
 def _now():
     return datetime.now(UTC)
+
+
+def _send_kind(message):
+    """Which of Meta's Send API limits a call counts against."""
+    attachment = (message or {}).get("attachment")
+    kind = attachment.get("type") if isinstance(attachment, dict) else None
+    return "media" if kind in MEDIA_ATTACHMENT_TYPES else "text"
 
 
 def _epoch(when):
