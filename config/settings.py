@@ -265,7 +265,7 @@ CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL,
 # Sessions are read from that shared cache and kept in the database: the desk's unchanged polls
 # (agent_desktop.desk_versions.poll_viewer) are answered with no query at all. Every process
 # must see a session ended elsewhere (campaigns.team.sessions_end), so never a per-process cache.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "config.sessions"  # Django's cached_db, read from the database when Redis is not
 SESSION_CACHE_ALIAS = "desk"
 
 # --- Send API pacing (messenger.pacing) -------------------------------------------------------

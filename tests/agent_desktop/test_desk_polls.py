@@ -191,3 +191,21 @@ def test_each_region_alone_still_answers_an_unchanged_poll_from_the_cache(
     token = poll["list_fp"] if path == "list" else poll["conversation_fp"]
     with django_assert_num_queries(0):
         assert agent_client.get(url, {"fp": token}).status_code == 204
+
+
+def test_with_the_session_cache_unreachable_sessions_are_read_from_the_database(
+    settings, client, agent
+):
+    """Sessions are copies in the desk cache (config.sessions): a Redis restart must not fail the
+    pages of people logged in. Here the cache becomes a Redis nothing listens on."""
+    client.force_login(agent)
+    settings.CACHES = {
+        **settings.CACHES,
+        "gone": {
+            "BACKEND": "config.redis_cache.ReusedClientRedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: connection refused
+        },
+    }
+    settings.SESSION_CACHE_ALIAS = "gone"
+    page = client.get(reverse("profile:home"))
+    assert page.status_code == 200 and page.context["user"] == agent
