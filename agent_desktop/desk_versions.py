@@ -16,7 +16,9 @@ entry point health, label names) show within REFRESH_SECONDS anyway: each token 
 a time slot, staggered per user so desks do not all render again at the same second.
 """
 
+import contextlib
 import hashlib
+import logging
 import secrets
 import time
 
@@ -26,6 +28,7 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
+from redis.exceptions import RedisError
 
 from campaigns.roles import is_campaign_admin
 from campaigns.selectors import campaigns_for_user
@@ -33,6 +36,12 @@ from campaigns.selectors import campaigns_for_user
 ANY = "desk:any"
 EVERYTHING = "desk:all"  # memberships, roles, campaigns, entry points: what a desk is made of
 REFRESH_SECONDS = 30
+# The cache unreachable (Redis restarting, a full disk): desks keep working from the database.
+# A read gets fresh tokens, so every poll renders again; a renewal is lost, which those fresh
+# tokens cover while it lasts and REFRESH_SECONDS bounds after.
+UNREACHABLE = (RedisError, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 def _cache():
@@ -86,7 +95,10 @@ def _twice(keys):
 
 
 def _renew(keys):
-    _cache().set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    try:
+        _cache().set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    except UNREACHABLE as exc:
+        logger.warning("desk change tokens not renewed, the desk cache is unreachable: %r", exc)
 
 
 # --- Readers ----------------------------------------------------------------------------------
@@ -95,13 +107,17 @@ def _renew(keys):
 def _tokens(keys, *, along=()):
     """The tokens of `keys` (made where missing), and everything read: `along` are other keys
     read in the same round trip."""
-    found = _cache().get_many([*keys, *along])
-    missing = [key for key in keys if key not in found]
-    if missing:
-        # add() keeps a value another process set meanwhile; read back whichever won.
-        for key in missing:
-            _cache().add(key, secrets.token_hex(8), timeout=None)
-        found.update(_cache().get_many(missing))
+    try:
+        found = _cache().get_many([*keys, *along])
+        missing = [key for key in keys if key not in found]
+        if missing:
+            # add() keeps a value another process set meanwhile; read back whichever won.
+            for key in missing:
+                _cache().add(key, secrets.token_hex(8), timeout=None)
+            found.update(_cache().get_many(missing))
+    except UNREACHABLE as exc:
+        logger.warning("desk change tokens unknown, the desk cache is unreachable: %r", exc)
+        return [secrets.token_hex(8) for _ in keys], {}
     return [str(found.get(key)) for key in keys], found
 
 
@@ -139,7 +155,9 @@ def _identity(user_id, user=None):
             [] if admin else sorted(campaigns_for_user(user).values_list("pk", flat=True))
         ),
     }
-    _cache().set(key, kept, timeout=3600)
+    # Unreachable: read from the database again next time (_tokens() has said so in the log).
+    with contextlib.suppress(UNREACHABLE):
+        _cache().set(key, kept, timeout=3600)
     return kept, tokens[0]
 
 

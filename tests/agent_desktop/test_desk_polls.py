@@ -209,3 +209,28 @@ def test_with_the_session_cache_unreachable_sessions_are_read_from_the_database(
     settings.SESSION_CACHE_ALIAS = "gone"
     page = client.get(reverse("profile:home"))
     assert page.status_code == 200 and page.context["user"] == agent
+
+
+def test_with_the_desk_cache_unreachable_desks_still_show_changes(
+    settings, agent_client, make_contact, caplog
+):
+    """A Redis restart takes the change tokens away for a few seconds: writers carry on (a
+    webhook's batch must not fail for a token) and every poll renders from the database, so an
+    agent sees a new message rather than an error."""
+    contact = make_contact()
+    poll = _open(agent_client, contact)
+    settings.CACHES = {
+        **settings.CACHES,
+        "desk": {
+            "BACKEND": "config.redis_cache.ReusedClientRedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # the discard port: connection refused
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    agent_client.force_login(contact.entry_point.campaign.agents.first())
+    _write(contact, text="are you there?")  # renews tokens: must not raise
+
+    answer = agent_client.get(POLL, poll, **HX)
+    assert answer.status_code == 200
+    assert "are you there?" in answer.content.decode()
+    assert "desk cache is unreachable" in caplog.text
