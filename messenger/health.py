@@ -613,23 +613,32 @@ def check_token_lifecycle(page: FacebookPage) -> str:
 
 
 def check_all_tokens() -> dict:
-    """The daily token check of every page with credentials. One page's failure does not stop
-    the others; an unreachable Facebook stops the run (the next one catches up)."""
+    """The daily token check of every page with credentials. Returns counts: checked,
+    warnings, failed."""
     counts = {"checked": 0, "warnings": 0, "failed": 0}
-    for page in pages_with_credentials():
+    checked = checked_pages(pages_with_credentials(), check_token_lifecycle, "token check", counts)
+    for _, warning in checked:
+        counts["warnings"] += bool(warning)
+    return counts
+
+
+def checked_pages(pages, check, what, counts):
+    """(page, check(page)) of each page Facebook answered for, counted in counts["checked"].
+    One page's Graph error is logged and counted as failed without stopping the others; an
+    unreachable Facebook stops the run (the next one catches up)."""
+    for page in pages:
         try:
-            warning = check_token_lifecycle(page)
+            result = check(page)
         except graph.Unreachable as exc:
-            logger.warning("token checks stopped, Facebook unreachable: %s", exc.message)
+            logger.warning("%ss stopped, Facebook unreachable: %s", what, exc.message)
             counts["failed"] += 1
-            break
+            return
         except graph.GraphError as exc:
-            logger.info("token check entry_point=%s failed: %s", page.entry_point_id, exc)
+            logger.info("%s entry_point=%s failed: %s", what, page.entry_point_id, exc)
             counts["failed"] += 1
             continue
         counts["checked"] += 1
-        counts["warnings"] += bool(warning)
-    return counts
+        yield page, result
 
 
 def pages_with_credentials():

@@ -29,7 +29,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from messenger import events as ev
 from messenger import graph
-from messenger.health import WEBHOOK_FIELDS
+from messenger.health import WEBHOOK_FIELDS, checked_pages
 from messenger.models import FacebookPage, PageRecovery
 from messenger.processing import record_recovered_messages
 from messenger.tokens import mark_token_invalid
@@ -118,23 +118,17 @@ def check_for_gaps(enqueue=None):
     enqueue = enqueue or enqueue_recovery
     close_stale_runs()
     counts = {"checked": 0, "gaps": 0, "failed": 0}
-    for page in pages_to_watch():
-        try:
-            subscribed = _subscribed(graph.GraphClient.for_page(page), page)
-        except graph.Unreachable as exc:
-            logger.warning("gap check stopped, Facebook unreachable: %s", exc.message)
-            counts["failed"] += 1
-            break
-        except graph.GraphError as exc:
-            logger.info("gap check entry_point=%s failed: %s", page.entry_point_id, exc)
-            counts["failed"] += 1
-            continue
-        counts["checked"] += 1
+    checked = checked_pages(pages_to_watch(), _still_subscribed, "gap check", counts)
+    for page, subscribed in checked:
         if not subscribed:
             counts["gaps"] += 1
             logger.info("gap check entry_point=%s: subscription gone", page.entry_point_id)
             enqueue(page.pk)
     return counts
+
+
+def _still_subscribed(page):
+    return _subscribed(graph.GraphClient.for_page(page), page)
 
 
 def close_stale_runs():
