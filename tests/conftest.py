@@ -11,6 +11,8 @@ from django.test import TestCase
 from campaigns.models import Campaign
 from campaigns.roles import ADMIN_GROUP
 from messenger import setup as page_setup
+from messenger.sandbox import simulator
+from messenger.sandbox.demo import DEMO_PAGE
 from messenger.sandbox.fake_graph import FakeGraphAPI
 
 pytest_plugins = ["tests.processes", "tests.counts"]
@@ -143,3 +145,19 @@ def connect_page(entry_point, credentials=PAGE):
 def connected_page(entry_point, fake_graph):
     """A Facebook Page entry point with checked credentials and a webhook."""
     return connect_page(entry_point)
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """The app's own sandbox (fake Graph API and simulator) at the live server's address:
+    `make run`'s set-up. Tests using it need django_db(transaction=True)."""
+    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
+    simulator.reset()
+    return simulator.sandbox_graph()
+
+
+@pytest.fixture
+def demo_page(sandbox, campaign):
+    """The demo page, connected through the sandbox's own fake Graph API."""
+    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
+    return connect_page(entry_point, DEMO_PAGE)

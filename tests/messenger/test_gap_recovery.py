@@ -18,7 +18,7 @@ from messenger.models import FacebookPage, PageRecovery, WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
 from messenger.setup import webhook_path
-from tests.conftest import PAGE, connect_page
+from tests.conftest import PAGE
 
 PAGE_ID = PAGE["page_id"]
 
@@ -34,18 +34,10 @@ def recovered_texts():
 
 # --- The whole story, through the sandbox's simulator and its fake Graph API -------------------
 @pytest.fixture
-def sandbox(live_server, settings):
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    return simulator.sandbox_graph()
-
-
-@pytest.fixture
-def demo_page(sandbox, campaign):
-    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
-    page = connect_page(entry_point, DEMO_PAGE)
+def demo_page(demo_page, sandbox):
+    """The demo page (tests/conftest.py), subscribed to our app as Connect automatically does."""
     sandbox.set_page_subscription(DEMO_PAGE["page_id"], health.WEBHOOK_FIELDS)
-    return page
+    return demo_page
 
 
 @pytest.mark.django_db(transaction=True)

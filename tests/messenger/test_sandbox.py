@@ -7,27 +7,12 @@ from django.urls import reverse
 from agent_desktop import services as desktop
 from agent_desktop.models import Contact
 from messenger import outbound, services
-from messenger import setup as page_setup
 from messenger.models import WebhookDelivery
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
-from tests.conftest import connect_page
 from tests.fixtures.files import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def sandbox(live_server, settings):
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    return simulator.sandbox_graph()
-
-
-@pytest.fixture
-def demo_page(sandbox, campaign):
-    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
-    return connect_page(entry_point, DEMO_PAGE)  # checked against the app's own /sandbox/graph/
 
 
 def process_all():

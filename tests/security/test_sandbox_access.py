@@ -14,7 +14,6 @@ from messenger import health
 from messenger import setup as page_setup
 from messenger.sandbox import simulator
 from messenger.sandbox.demo import DEMO_PAGE
-from tests.conftest import connect_page
 from tests.messenger.test_fake_graph_setup import Callback
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,20 +21,6 @@ APP_ID = DEMO_PAGE["app_id"]
 APP_TOKEN = f"{APP_ID}|{DEMO_PAGE['app_secret']}"
 SUBSCRIPTIONS = f"/sandbox/graph/v25.0/{APP_ID}/subscriptions"
 FORM = "application/x-www-form-urlencoded"
-
-
-@pytest.fixture
-def sandbox(live_server, settings):
-    """The app's own sandbox, at the live server's address (`make run`'s set-up)."""
-    settings.GRAPH_API_URL = f"{live_server.url}/sandbox/graph/v25.0"
-    simulator.reset()
-    return simulator.sandbox_graph()
-
-
-@pytest.fixture
-def demo_page(sandbox, campaign):
-    entry_point = page_setup.facebook_page_entry_point_create(campaign=campaign, name="Demo page")
-    return connect_page(entry_point, DEMO_PAGE)
 
 
 @pytest.fixture
