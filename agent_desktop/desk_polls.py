@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 
-from agent_desktop import desk_versions
+from agent_desktop import desk_lists, desk_versions
 from campaigns.api import id_param
 
 LIST_FP, CONTACT, CONVERSATION_FP = "list_fp", "contact", "conversation_fp"
@@ -43,7 +43,23 @@ def open_contact_id(request):
 
 def current_tokens(view, request):
     """(list token, conversation token or None) as they are now, for `view` (a viewer)."""
-    return desk_versions.desk_tokens(view, poll_params(request), open_contact_id(request))
+    params = poll_params(request)
+    listed, conversation = desk_versions.desk_tokens(view, params, open_contact_id(request))
+    return _shared(view, params, listed, request.GET.get(LIST_FP)), conversation
+
+
+def list_token(view, request, held):
+    """The list token a desk holding `held` should have now (the list's own poll)."""
+    params = poll_params(request)
+    return _shared(view, params, desk_versions.list_token(view, params), held)
+
+
+def _shared(view, params, listed, held):
+    """The list token to compare: while rows drawn for desks like this one are fresh, theirs
+    (agent_desktop.desk_lists); read only when the list changed since `held` was given."""
+    if held == listed:
+        return listed
+    return desk_lists.kept_token(view, params) or listed
 
 
 def changed_regions(request, tokens):

@@ -12,8 +12,10 @@ flush, an eviction, a restart) is replaced by a new one: the desk renders again,
 
 The tokens live in the "desk" cache (config/settings.py), which every process shares: Redis,
 or files under VAR_DIR with the embedded defaults. Changes no write here reports (presence,
-entry point health, label names) show within REFRESH_SECONDS anyway: each token also carries
-a time slot, staggered per user so desks do not all render again at the same second.
+entry point health) show within REFRESH_SECONDS anyway: each token also carries a time slot,
+staggered per user so desks do not all render again at the same second. Times shown as ages
+("5 min") tick on the page itself (static/js/desktop.js), so the slot can be long: each redraw
+of every desk costs CPU (at 1 000 desks, 30 s slots were 33 redraws a second).
 """
 
 import contextlib
@@ -35,7 +37,7 @@ from campaigns.selectors import campaigns_for_user
 
 ANY = "desk:any"
 EVERYTHING = "desk:all"  # memberships, roles, campaigns, entry points: what a desk is made of
-REFRESH_SECONDS = 30
+REFRESH_SECONDS = 300
 # The cache unreachable (Redis restarting, a full disk): desks keep working from the database.
 # A read gets fresh tokens, so every poll renders again; a renewal is lost, which those fresh
 # tokens cover while it lasts and REFRESH_SECONDS bounds after.
@@ -121,8 +123,8 @@ def _tokens(keys, *, along=()):
     return [str(found.get(key)) for key in keys], found
 
 
-def _slot(user_id):
-    return int((time.time() + user_id * 7.919) // REFRESH_SECONDS)
+def _slot(user_id, at):
+    return int((at + user_id * 7.919) // REFRESH_SECONDS)
 
 
 def _digest(parts):
@@ -187,19 +189,39 @@ def poll_viewer(session):
     return user_id, found["admin"], found["campaign_ids"], everything
 
 
+def _list_keys(view):
+    _user_id, admin, campaign_ids, _everything = view
+    return [ANY] if admin else [_campaign_key(pk) for pk in campaign_ids]
+
+
+def list_state(view):
+    """What a contact list is drawn under, read now: (the tokens of its campaigns, the token of
+    everything, when). Kept with rows drawn for many desks (agent_desktop.desk_lists), it gives
+    each of them the token of what they were sent."""
+    tokens, _ = _tokens(_list_keys(view))
+    return tokens, view[3], time.time()
+
+
+def list_token_of(view, params, state):
+    """The list token of `view` for what was drawn under `state` (list_state())."""
+    tokens, everything, at = state
+    user_id = view[0]
+    return "L" + _digest([user_id, everything, tokens, sorted(params.items()), _slot(user_id, at)])
+
+
 def desk_tokens(view, params, contact_id=None):
     """(the contact list's token, the conversation's or None) for `view` (from viewer()), the
     page's own parameters and the open conversation, with one read of the cache."""
-    user_id, admin, campaign_ids, everything = view
-    list_keys = [ANY] if admin else [_campaign_key(pk) for pk in campaign_ids]
+    user_id, _admin, _campaign_ids, everything = view
+    list_keys = _list_keys(view)
     contact_keys = [_contact_key(contact_id)] if contact_id is not None else []
     tokens, _ = _tokens([*list_keys, *contact_keys])
-    common = [user_id, everything]
-    shown = [sorted(params.items()), _slot(user_id)]
-    listed = "L" + _digest([*common, tokens[: len(list_keys)], *shown])
+    now = time.time()
+    listed = list_token_of(view, params, (tokens[: len(list_keys)], everything, now))
     if contact_id is None:
         return listed, None
-    return listed, "C" + _digest([*common, contact_id, tokens[len(list_keys) :], *shown])
+    shown = [contact_id, tokens[len(list_keys) :], sorted(params.items()), _slot(user_id, now)]
+    return listed, "C" + _digest([user_id, everything, *shown])
 
 
 def list_token(view, params):

@@ -4,15 +4,14 @@ search hits (agent_desktop.team_views has the pages that change them)."""
 from agent_desktop import canned, search, selectors
 
 
-def list_context(rows, *, query, label):
-    """The label filter, and each listed contact's newest message matching the search (as
-    `row.search_snippet`, highlighted) when the search found it by its messages."""
+def search_snippets(rows, *, query):
+    """Each listed contact's newest message matching the search (as `row.search_snippet`,
+    highlighted) when the search found it by its messages."""
     words = search.search_words(query)
     hits = search.latest_hits([row.pk for row in rows], query)
     for row in rows:
         text = hits.get(row.pk)
         row.search_snippet = search.snippet(text, words) if text else ""
-    return {"labels": selectors.labels(), "label": label, "search_words": words}
 
 
 def conversation_context(request, contact):

@@ -15,12 +15,15 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from agent_desktop import (
     channels,
+    desk_lists,
     desk_polls,
     desk_versions,
     media,
@@ -52,35 +55,63 @@ SNOOZE_CHOICES = {
 }
 
 
-def _list_context(request, token=None):
-    # The token is taken before the queries: a change committed meanwhile renews it, so the
-    # next poll renders again rather than missing it.
-    token = token or desk_versions.list_token(
-        desk_versions.viewer(request.user), desk_polls.poll_params(request)
-    )
+def _list_filters(request):
     filter_name = request.GET.get("filter", "all")
     if filter_name not in selectors.FILTERS:
         filter_name = "all"
-    query = request.GET.get("q", "")[:100]
-    label = request.GET.get("label", "")[:40]
+    return filter_name, request.GET.get("q", "")[:100], request.GET.get("label", "")[:40]
+
+
+def _draw_rows(request):
+    """The list's rows for the request's filter, search and page, as HTML any desk that sees
+    the same campaigns can be given (agent_desktop.desk_lists), and how many it has in all."""
+    filter_name, query, label = _list_filters(request)
     contacts = selectors.contact_list(
         request.user, filter_name=filter_name, query=query, label=label
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    waiting = selectors.waiting_count(request.user)
-    signals = queue_signals.context(request.user)
+    team_tools.search_snippets(page.object_list, query=query)
+    context = {
+        "page": page,
+        "filter_name": filter_name,
+        "query": query,
+        "list_params": _list_params(request),
+    }
+    html = render_to_string("agent_desktop/partials/_contact_rows.html", context)
+    return html, page.paginator.count
+
+
+def _list_context(request, *, share=False, open_contact_id=None):
+    """The contact list. Polls (`share`) may be given rows drawn for another desk a moment
+    ago; pages draw them afresh."""
+    view = desk_versions.viewer(request.user)
+    rows, listed, token = desk_lists.rows(
+        view,
+        desk_polls.poll_params(request),
+        lambda: _draw_rows(request),
+        open_contact_id=open_contact_id,
+        share=share,
+    )
+    filter_name, query, label = _list_filters(request)
     return {
-        **team_tools.list_context(page.object_list, query=query, label=label),
-        **signals,
+        **queue_signals.context(request.user),
         "broken_entry_points": selectors.entry_points_needing_attention(request.user),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
         "query": query,
-        "page": page,
-        "waiting": waiting,
+        "label": label,
+        "waiting": selectors.waiting_count(request.user),
+        "listed": listed,
+        "contact_rows": mark_safe(rows),  # noqa: S308 (drawn by our templates, escaped there)
         "list_fingerprint": token,
         "list_params": _list_params(request),
     }
+
+
+def _page_list_context(request, contact=None):
+    """The contact list of a whole desk page, with what its search form offers."""
+    open_id = contact.pk if contact is not None else None
+    return {**_list_context(request, open_contact_id=open_id), "labels": selectors.labels()}
 
 
 def _list_params(request):
@@ -127,7 +158,7 @@ def _conversation_context(request, contact, token=None):
 @login_required
 def desktop(request):
     context = {
-        **_list_context(request),
+        **_page_list_context(request),
         "campaign_names": _campaign_names(request.user),
         "centre_empty": True,
     }
@@ -139,12 +170,12 @@ def contact_detail(request, pk):
     contact = _contact_or_404(request, pk)
     services.contact_mark_read(contact=contact, agent=request.user)
     services.conversation_opened(contact=contact, agent=request.user)
-    context = {**_list_context(request), **_conversation_context(request, contact)}
+    context = {**_page_list_context(request, contact), **_conversation_context(request, contact)}
     return render(request, "agent_desktop/desktop.html", context)
 
 
 def _list_unchanged(request, view):
-    return request.GET.get("fp") == desk_versions.list_token(view, desk_polls.poll_params(request))
+    return request.GET.get("fp") == desk_polls.list_token(view, request, request.GET.get("fp"))
 
 
 def _conversation_unchanged(request, view, pk):
@@ -183,7 +214,7 @@ def desk_poll(request):
         "conversation_changed": changed["conversation"],
     }
     if changed["list"]:
-        context.update(_list_context(request, list_token))
+        context.update(_list_context(request, share=True, open_contact_id=contact_id))
         if context["centre_empty"]:
             context["campaign_names"] = _campaign_names(request.user)
     if changed["conversation"]:
@@ -195,12 +226,9 @@ def desk_poll(request):
 @login_required
 def contact_list_partial(request):
     """The contact list alone (its own poll: 204 while `fp` is current)."""
-    token = desk_versions.list_token(
-        desk_versions.viewer(request.user), desk_polls.poll_params(request)
-    )
-    if request.GET.get("fp") == token:
+    if _list_unchanged(request, desk_versions.viewer(request.user)):
         return HttpResponse(status=204)
-    context = _list_context(request, token)
+    context = _list_context(request, share=True)
     # A page with no conversation open shows an empty state that depends on the list: it is
     # swapped along with the list (out of band), e.g. when the first contact arrives.
     if request.GET.get("centre") == "empty":
@@ -274,7 +302,7 @@ def reply(request, pk):
     except services.ActionRefused as exc:
         refused = isinstance(exc, workflow.NotAllowed | workflow.Conflict)
         context = {
-            **_list_context(request),
+            **_page_list_context(request, contact),
             **_conversation_context(request, contact),
             "composer_error": str(exc),
             "composer_text": request.POST.get("text", ""),

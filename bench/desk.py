@@ -252,7 +252,7 @@ def bench_unchanged_polls(base_url, page, *, results_dir, run_wrk, seconds=10):
 
     ((cookie, _, _, _),) = seed_agents(page, agents=1, campaigns=1, customers=1000)
     user = User.objects.filter(username__startswith="desk-bench-").latest("pk")
-    # A token also names a 30 s slot (desk_versions.REFRESH_SECONDS): start in a fresh one,
+    # A token also names a time slot (desk_versions.REFRESH_SECONDS): start in a fresh one,
     # so every request of the run is the same unchanged poll.
     left = desk_versions.REFRESH_SECONDS - (
         (time.time() + user.pk * 7.919) % desk_versions.REFRESH_SECONDS

@@ -267,6 +267,9 @@ CACHES["desk"] = desk_cache(env.str("CACHE_URL", default=""), CELERY_BROKER_URL,
 # must see a session ended elsewhere (campaigns.team.sessions_end), so never a per-process cache.
 SESSION_ENGINE = "config.sessions"  # Django's cached_db, read from the database when Redis is not
 SESSION_CACHE_ALIAS = "desk"
+# Desks that show the same contact list share its rows for this long (agent_desktop.desk_lists):
+# a busy campaign's list is drawn once per this many seconds, not once per desk; 0 shares none.
+DESK_LIST_SHARE_SECONDS = env.float("DESK_LIST_SHARE_SECONDS", default=2.0)
 
 # --- Send API pacing (messenger.pacing) -------------------------------------------------------
 # Meta takes about 300 Send API calls a second per page for text, 10 for audio and video: every

@@ -33,6 +33,13 @@ def _media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _desk_lists_drawn_per_desk(settings):
+    """Each desk draws its own list, so a test sees a change at the next poll; the rows shared
+    between desks (agent_desktop.desk_lists) have their own tests, which set the window."""
+    settings.DESK_LIST_SHARE_SECONDS = 0
+
+
 @pytest.fixture
 def django_capture_on_commit_callbacks():
     """pytest-django's fixture, without the desk's change-token renewals

@@ -1,5 +1,5 @@
 // Agent desktop: keep the conversation scrolled to the newest message, Ctrl+Enter sends,
-// and the reply-window countdown ticks.
+// the reply-window countdown and the list's ages tick.
 (function () {
   const pane = () => document.getElementById("messages-pane");
   let stickToBottom = true;
@@ -46,4 +46,21 @@
     note.textContent = note.textContent.replace(/\d+ d \d+ h|\d+ h \d+ min/, span);
   }
   setInterval(tick, 30000);
+
+  // The list's ages ("5 min") count on here, as agent_desktop.templatetags.desktop.short_age
+  // writes them: the server draws a list again when it changes, not as time passes.
+  function shortAge(seconds) {
+    if (seconds < 60) return "now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
+    return `${Math.floor(seconds / 86400)} d`;
+  }
+  function ageRows() {
+    for (const time of document.querySelectorAll("time.row-time[datetime]")) {
+      const seconds = Math.max(0, (new Date() - new Date(time.getAttribute("datetime"))) / 1000);
+      const text = shortAge(seconds);
+      if (time.textContent !== text) time.textContent = text;
+    }
+  }
+  setInterval(ageRows, 20000);
 })();
