@@ -76,6 +76,13 @@ def nothing_changed(request, view):
     return not any(changed_regions(request, current_tokens(view, request)).values())
 
 
+def unchanged_for(session, request):
+    """True when the session and the cache alone say the desk poll `request` has nothing to
+    show; False when something changed or they cannot vouch for the session."""
+    viewer = desk_versions.poll_viewer(session)
+    return viewer is not None and nothing_changed(request, viewer)
+
+
 def answered_from_cache(unchanged):
     """A poll view that answers 204 at once when `unchanged(request, viewer, *args)` says so,
     with the viewer read from the session and the cache alone; otherwise the view itself, which

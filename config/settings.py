@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "agent_desktop.middleware.MediaOriginMiddleware",
+    # The desk's unchanged polls: a 204 from the cache, without the middleware below.
+    "agent_desktop.middleware.UnchangedDeskPollMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -234,3 +234,26 @@ def test_with_the_desk_cache_unreachable_desks_still_show_changes(
     assert answer.status_code == 200
     assert "are you there?" in answer.content.decode()
     assert "desk cache is unreachable" in caplog.text
+
+
+def test_an_unchanged_poll_is_answered_before_the_rest_of_the_middleware(
+    agent_client, make_contact
+):
+    """UnchangedDeskPollMiddleware: the 204 skips the middleware below it (here the one that
+    adds X-Frame-Options); a changed poll goes the whole way, to the view."""
+    contact = make_contact()
+    poll = _open(agent_client, contact)
+    unchanged = agent_client.get(POLL, poll, **HX)
+    assert unchanged.status_code == 204 and "X-Frame-Options" not in unchanged.headers
+    _write(contact, text="hello?")
+    changed = agent_client.get(POLL, poll, **HX)
+    assert changed.status_code == 200 and changed.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_poll_on_the_media_origin_is_not_answered(agent_client, make_contact, settings):
+    contact = make_contact()
+    poll = _open(agent_client, contact)
+    settings.MEDIA_ORIGIN = "https://media.example.com"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "media.example.com"]
+    answer = agent_client.get(POLL, poll, HTTP_HOST="media.example.com", **HX)
+    assert answer.status_code == 404
