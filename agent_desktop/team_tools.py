@@ -14,12 +14,21 @@ def search_snippets(rows, *, query):
         row.search_snippet = search.snippet(text, words) if text else ""
 
 
-def conversation_context(request, contact):
-    """Canned replies ready to insert (placeholders filled for this contact and agent), the
-    colleagues a note may mention, the labels to choose from, and the searched words to
-    highlight."""
+def conversation_context(request, contact, *, composer=True):
+    """The labels to choose from, the contact's, and the searched words to highlight; with the
+    `composer`: canned replies ready to insert (placeholders filled for this contact and agent)
+    and the colleagues a note may mention. A poll's answer has no composer (it stays as the
+    agent left it): it needs neither."""
+    context = {
+        "labels": selectors.labels(),
+        "contact_label_names": {label.name for label in contact.labels.all()},
+        "search_words": search.search_words(request.GET.get("q", "")[:100]),
+    }
+    if not composer:
+        return context
     responses = selectors.canned_responses_for(request.user, campaign=contact.entry_point.campaign)
     return {
+        **context,
         "canned_replies": [
             {
                 "shortcut": response.shortcut,
@@ -33,7 +42,4 @@ def conversation_context(request, contact):
             {"username": user.username, "name": user.get_full_name()}
             for user in selectors.campaign_agents(contact).exclude(pk=request.user.pk)
         ],
-        "labels": selectors.labels(),
-        "contact_label_names": {label.name for label in contact.labels.all()},
-        "search_words": search.search_words(request.GET.get("q", "")[:100]),
     }

@@ -133,7 +133,9 @@ def _contact_or_404(request, pk):
         raise Http404("No such contact") from None
 
 
-def _conversation_context(request, contact, token=None):
+def _conversation_context(request, contact, token=None, *, composer=True):
+    """The conversation, its header and Customer Info; with the `composer` (whole pages) what
+    the reply box offers too."""
     token = token or desk_versions.conversation_token(
         desk_versions.viewer(request.user), contact.pk, desk_polls.poll_params(request)
     )
@@ -144,14 +146,14 @@ def _conversation_context(request, contact, token=None):
         "conversation": conversation,
         "activities_after": activities_after,
         "conversation_fingerprint": token,
-        "window": channels.reply_window(contact),
+        "window": channels.reply_window(contact) if composer else None,
         "may_act": may_act,
         "holder_name": workflow.user_name(contact.assigned_to),
         "transfer_to": (
             presence.people_with_presence(selectors.transfer_candidates(contact)) if may_act else []
         ),
         "snooze_choices": SNOOZE_CHOICES,
-        **team_tools.conversation_context(request, contact),
+        **team_tools.conversation_context(request, contact, composer=composer),
     }
 
 
@@ -218,7 +220,7 @@ def desk_poll(request):
         if context["centre_empty"]:
             context["campaign_names"] = _campaign_names(request.user)
     if changed["conversation"]:
-        context.update(_conversation_context(request, contact, conversation_token))
+        context.update(_conversation_context(request, contact, conversation_token, composer=False))
     return render(request, "agent_desktop/partials/_desk_poll_answer.html", context)
 
 
@@ -247,7 +249,7 @@ def conversation_partial(request, pk):
         return HttpResponse(status=204)
     contact = _contact_or_404(request, pk)
     services.contact_mark_read(contact=contact, agent=request.user)
-    context = _conversation_context(request, contact, token)
+    context = _conversation_context(request, contact, token, composer=False)
     return render(request, "agent_desktop/partials/_conversation_live.html", context)
 
 
