@@ -119,11 +119,13 @@ def seed_agents(page, *, agents, campaigns, customers):
 
 # --- Events -----------------------------------------------------------------------------------
 def event_bodies(page, *, psids, count, start=0):
-    """`count` one-message bodies, each from one of `psids` in turn, marked with its number."""
+    """`count` one-message bodies, each from one of `psids` at random (the same draw each run),
+    marked with its number."""
     out = []
     clock = int(time.time() * 1000)
+    draw = random.Random(start)
     for n in range(start, start + count):
-        psid = psids[n % len(psids)]
+        psid = draw.choice(psids)
         item = {
             "sender": {"id": psid},
             "recipient": {"id": page.page_id},

@@ -1002,6 +1002,10 @@ def parse_args():
     parser.add_argument("--desk-rate", type=float, default=100, help="desk: events/s (100)")
     parser.add_argument("--desk-campaigns", type=int, default=10, help="desk: campaigns (10)")
     parser.add_argument(
+        "--desk-customers", type=int, default=200,
+        help="desk: customers writing (200: each writes every 2 s at 100 events/s)",
+    )  # fmt: skip
+    parser.add_argument(
         "--desk-web-workers", type=int, default=2 * (os.cpu_count() or 1),
         help="desk: gunicorn sync workers (2 x cores)",
     )  # fmt: skip
@@ -1147,7 +1151,7 @@ def main():
                         seconds=args.desk_seconds,
                         rate=args.desk_rate,
                         campaigns=args.desk_campaigns,
-                        customers=200,
+                        customers=args.desk_customers,
                     )
                 )
                 print(f"  {results['desk'][-1]}", flush=True)
