@@ -63,4 +63,8 @@
     }
   }
   setInterval(ageRows, 20000);
+  // A tab back in front shows the right ages at once (a hidden tab's timers are slowed).
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") ageRows();
+  });
 })();
