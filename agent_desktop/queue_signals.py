@@ -13,11 +13,11 @@ from agent_desktop.models import Contact
 RECENT_LIMIT = 20
 
 
-def filter_tabs(user):
-    """The filter tabs with how many of their conversations hold unread customer messages.
-
-    One query; the conditions are those of selectors.contact_list for each filter."""
-    unread = (
+def _unread(user):
+    """Open contacts with unread customer messages, counted per filter tab and for the title
+    ("waiting": unassigned or the user's). One query; the conditions are those of
+    selectors.contact_list for each filter and of selectors.waiting_count."""
+    return (
         selectors.contacts_visible_to(user)
         .exclude(status=Contact.Status.CLOSED)
         .filter(unread_count__gt=0)
@@ -25,8 +25,14 @@ def filter_tabs(user):
             all=Count("pk"),
             mine=Count("pk", filter=Q(assigned_to=user)),
             unassigned=Count("pk", filter=Q(status=Contact.Status.NEW)),
+            waiting=Count("pk", filter=Q(assigned_to=None) | Q(assigned_to=user)),
         )
     )
+
+
+def filter_tabs(user, unread=None):
+    """The filter tabs with how many of their conversations hold unread customer messages."""
+    unread = unread if unread is not None else _unread(user)
     return [
         {"key": key, "label": label, "unread": unread.get(key)}
         for key, label in selectors.FILTERS.items()
@@ -54,10 +60,12 @@ def recent_inbound(user):
 
 
 def context(user):
-    """Template context for the queue: tabs with counts, recent activity as JSON for the page."""
-    tabs = filter_tabs(user)
+    """Template context for the queue: tabs with counts, how many wait (the title), recent
+    activity as JSON for the page."""
+    unread = _unread(user)
     recent = recent_inbound(user)
     return {
-        "filter_tabs": tabs,
+        "filter_tabs": filter_tabs(user, unread),
+        "waiting": unread["waiting"],
         "recent_inbound_json": json.dumps(recent, ensure_ascii=False),
     }

@@ -100,7 +100,6 @@ def _list_context(request, *, share=False, open_contact_id=None):
         "filter_name": filter_name,
         "query": query,
         "label": label,
-        "waiting": selectors.waiting_count(request.user),
         "listed": listed,
         "contact_rows": mark_safe(rows),  # noqa: S308 (drawn by our templates, escaped there)
         "list_fingerprint": token,
