@@ -156,6 +156,26 @@ def test_the_first_answer_wins_and_a_foreign_or_malformed_payload_is_ignored(
     assert (cycle.csat_status, cycle.csat_rating) == ("answered", 2)
 
 
+def test_a_second_tap_on_the_survey_adds_no_second_rated_line(
+    client, admin_client, admin_user, csat_campaign, connected_page, fake_graph
+):
+    customer_writes(client, connected_page, "Hi")
+    contact = Contact.objects.get(external_id=PSID)
+    close(contact, admin_user)
+    cycle = ConversationCycle.objects.get(contact=contact)
+
+    customer_taps(client, connected_page, "2", f"CSAT:{cycle.pk}:2")
+    customer_taps(client, connected_page, "4", f"CSAT:{cycle.pk}:4")  # changes nothing
+
+    ratings = Message.objects.filter(contact=contact, details__has_key="csat_rating")
+    assert list(ratings.values_list("text", flat=True)) == ["2"]
+    html = admin_client.get(f"/desktop/contacts/{contact.pk}/").content.decode()
+    assert html.count('data-testid="csat-rating"') == 1
+    assert "Rated 2/5" in html and "Rated 4/5" not in html  # the timeline and Customer Info
+    cycle.refresh_from_db()
+    assert (cycle.csat_status, cycle.csat_rating) == ("answered", 2)
+
+
 def test_a_text_right_after_the_rating_is_its_comment(
     client, admin_user, csat_campaign, connected_page, fake_graph
 ):
