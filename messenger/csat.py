@@ -22,7 +22,7 @@ PAYLOAD = "CSAT:{cycle}:{rating}"
 _PAYLOAD_RE = re.compile(r"CSAT:([1-9][0-9]{0,17}):([1-5])")
 RATING_TITLES = {1: "1 😞", 2: "2", 3: "3", 4: "4", 5: "5 😀"}
 # Kept on the rating's message (details) so the timeline shows "Rated 4/5".
-RATING_DETAIL = "csat_rating"  # agent_desktop.templatetags.desktop reads it too
+RATING_DETAIL = "csat_rating"  # agent_desktop.selectors reads it too
 
 
 def survey_ask(contact, cycle_id, question):
