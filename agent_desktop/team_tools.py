@@ -14,11 +14,11 @@ def search_snippets(rows, *, query):
         row.search_snippet = search.snippet(text, words) if text else ""
 
 
-def conversation_context(request, contact, *, composer=True):
+def conversation_context(request, contact, *, colleagues, composer=True):
     """The labels to choose from, the contact's, and the searched words to highlight; with the
     `composer`: canned replies ready to insert (placeholders filled for this contact and agent)
-    and the colleagues a note may mention. A poll's answer has no composer (it stays as the
-    agent left it): it needs neither."""
+    and the colleagues a note may mention (of `colleagues`, the campaign's agents). A poll's
+    answer has no composer (it stays as the agent left it): it needs neither."""
     context = {
         "labels": selectors.labels(),
         "contact_label_names": {label.name for label in contact.labels.all()},
@@ -40,6 +40,7 @@ def conversation_context(request, contact, *, composer=True):
         ],
         "mention_members": [
             {"username": user.username, "name": user.get_full_name()}
-            for user in selectors.campaign_agents(contact).exclude(pk=request.user.pk)
+            for user in sorted(colleagues, key=lambda user: user.username)
+            if user.pk != request.user.pk
         ],
     }
