@@ -32,6 +32,7 @@ MARK = re.compile(rb"desk-bench-ev-(\d+)-")
 LIST_TOKEN = re.compile(rb'"list_fp": "([^"]+)"')
 CONVERSATION_TOKEN = re.compile(rb'"conversation_fp": "([^"]+)"')
 PANE = b'id="messages-pane"'  # where the conversation starts in a poll's answer
+LIST = b'id="contact-list"'  # an answer that brings the list
 
 
 # --- Seeding ----------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
         path += f"&conversation_fp={conversation_fp}"
         try:
             status, raw, took = await _get(port, path, cookie)
-            results.append((status, took))
+            results.append((status, took, LIST in raw, PANE in raw))
             if status == 200:
                 now = time.time()
                 if PANE in raw:  # the conversation changed: only what it shows counts
@@ -210,7 +211,7 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
                 if found := CONVERSATION_TOKEN.search(raw):
                     conversation_fp = found.group(1).decode()
         except (OSError, TimeoutError):  # counted as errors, not in the latencies
-            results.append((0, 0.0))
+            results.append((0, 0.0, False, False))
         await asyncio.sleep(max(0.0, next_at - time.time()))
 
 
@@ -304,10 +305,10 @@ bench_desk_load.events_sent = 0
 
 
 def _figures(agents, results, seen, posted, bodies, watchers, seconds):
-    times = sorted(took * 1000 for status, took in results if status)
-    unchanged = sorted(took * 1000 for status, took in results if status == 204)
-    rendered = sorted(took * 1000 for status, took in results if status == 200)
-    statuses = [status for status, _ in results]
+    times = sorted(took * 1000 for status, took, *_ in results if status)
+    unchanged = sorted(took * 1000 for status, took, *_ in results if status == 204)
+    rendered = sorted(took * 1000 for status, took, *_ in results if status == 200)
+    statuses = [status for status, *_ in results]
     delays, missed = [], 0
     psid_of = {n: json.loads(body)["entry"][0]["messaging"][0]["sender"]["id"]
                for n, body, _ in bodies}  # fmt: skip
@@ -324,6 +325,9 @@ def _figures(agents, results, seen, posted, bodies, watchers, seconds):
         "polls": len(results),
         "polls_per_s": len(results) / (seconds + 3),
         "unchanged_share": statuses.count(204) / max(1, len(statuses)),
+        # What the answers that were not 204 drew: the list, the conversation (or both).
+        "list_answers_per_s": sum(1 for *_, listed, _ in results if listed) / (seconds + 3),
+        "conversation_answers_per_s": sum(1 for *_, pane in results if pane) / (seconds + 3),
         "errors": sum(1 for s in statuses if s not in (200, 204)),
         "poll_p50_ms": _pct(times, 50),
         "poll_p99_ms": _pct(times, 99),

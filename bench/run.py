@@ -909,14 +909,24 @@ def desk_rows(desk):
             f"p99 < {TARGETS['desk_poll_p99_ms']:.0f} ms" if at_target else "",
             verdict(p99 is not None and p99 < TARGETS["desk_poll_p99_ms"]) if at_target else "",
         ))  # fmt: skip
+        rows.append((
+            "desk",
+            f"{run['agents']:,} agents: answers that drew the list / the conversation",
+            f"{run['list_answers_per_s']:,.1f}/s / {run['conversation_answers_per_s']:,.1f}/s",
+            "", "",
+        ))  # fmt: skip
         shown = "n/a" if p95 is None else f"{run['visible_p50_s']:.2f} / {p95:.2f} s"
+        # The events must have arrived at the rate offered: an overloaded server that takes few
+        # posts shows few, quickly.
+        arrived = run["events_posted"] >= 0.95 * run["events_offered"]
+        visible = p95 is not None and p95 <= TARGETS["desk_visible_p95_s"] and arrived
         rows.append((
             "desk",
             f"{run['agents']:,} agents: event → visible p50 / p95 (not seen; posted)",
             f"{shown} ({run['not_seen_in_time']}; {run['events_posted']:,} of "
             f"{run['events_offered']:,}, {run['posts_failed']} failed)",
-            f"p95 ≤ {TARGETS['desk_visible_p95_s']:.0f} s" if at_target else "",
-            verdict(p95 is not None and p95 <= TARGETS["desk_visible_p95_s"]) if at_target else "",
+            f"p95 ≤ {TARGETS['desk_visible_p95_s']:.0f} s, 95 % posted" if at_target else "",
+            verdict(visible) if at_target else "",
         ))  # fmt: skip
     return rows
 
