@@ -564,6 +564,10 @@ def bench_drain(base_url, page, *, events, customers, timeout, worker_name):
     drain_seconds = _last_stored(burst) - resumed
     return {
         **figures,
+        # The posts alone, with nothing consuming: what the web side takes in (the end-to-end
+        # burst cannot store faster than this).
+        "posting_seconds": max(sent) - min(sent),
+        "posted_events_per_s": figures["events"] / max(0.001, max(sent) - min(sent)),
         "drain_seconds": drain_seconds,
         "drain_events_per_s": figures["events"] / max(0.001, drain_seconds),
     }
@@ -941,6 +945,13 @@ def queue_rows(queues):
             verdict(burst["stored_events_per_s"] >= target),
         ))  # fmt: skip
         if drain := burst.get("drain"):
+            rows.append((
+                "queues",
+                f"drain, Graph +{latency_ms} ms: the burst posted with no worker consuming",
+                f"{drain['posted_events_per_s']:,.0f} events/s ({drain['posting_seconds']:.1f} s)",
+                "(the web's pace)",
+                "",
+            ))  # fmt: skip
             rows.append((
                 "queues",
                 f"drain, Graph +{latency_ms} ms: {drain['events']} events posted first, "
