@@ -16,7 +16,7 @@ from agent_desktop import assignment, lifecycle, media
 from agent_desktop.away_replies import away_replies_send
 from agent_desktop.channels import max_text_length, send_when_committed, sender_action
 from agent_desktop.contact_state import ActionRefused
-from agent_desktop.models import Contact, Message, desk_changed
+from agent_desktop.models import Contact, Message
 from agent_desktop.workflow import customer_wrote, may_act, reply_take
 from config.db import update_rows
 
@@ -156,7 +156,9 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
-    desk_changed(contacts=[contact for contact, _ in groups])  # update_rows sends no signal
+    # No desk_changed() for this UPDATE (update_rows sends no signal): every caller has just
+    # inserted these contacts' messages, whose hooks (MessageQuerySet.bulk_create, post_save)
+    # renewed the same contacts' and campaigns' tokens, again at commit, which covers it.
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
     written_to = [contact.pk for contact, _ in customers_wrote]
     if opened:
