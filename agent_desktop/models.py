@@ -28,6 +28,14 @@ class _DeskQuerySet(models.QuerySet):
             )
         return rows
 
+    def update_loaded(self, contacts, **kwargs):
+        """update() of rows of `contacts`, instances loaded with their entry points: their desk
+        tokens are renewed from the instances, without reading their campaigns again."""
+        rows = models.QuerySet.update(self, **kwargs)
+        if rows:
+            desk_changed(contacts=contacts)
+        return rows
+
 
 class ContactQuerySet(_DeskQuerySet):
     contact_field, campaign_field = "pk", "entry_point__campaign_id"

@@ -104,11 +104,25 @@ def activities(contact):
     return Activity.objects.filter(contact=contact).select_related("actor", "target_user")
 
 
+# The key a channel puts in a rating's message details (the satisfaction survey, reports.csat).
+RATING_DETAIL = "csat_rating"
+
+
 def _follows_the_close(item):
     """The satisfaction survey sent at a close (an automatic message) and the customer's rating
     belong to the conversation just closed, not to a new one."""
     details = getattr(item, "details", None) or {}
-    return getattr(item, "source", None) == Message.Source.AUTOMATIC or "csat_rating" in details
+    return getattr(item, "source", None) == Message.Source.AUTOMATIC or RATING_DETAIL in details
+
+
+def latest_rating(items):
+    """The customer's latest satisfaction rating among the timeline's items (oldest first, as
+    `timeline` gives them): {"rating", "at"} or None. Read from the rows the timeline loaded."""
+    for item in reversed(items):
+        details = getattr(item, "details", None) or {}
+        if RATING_DETAIL in details and item.direction == Message.Direction.IN:
+            return {"rating": details[RATING_DETAIL], "at": item.sent_at}
+    return None
 
 
 def timeline(contact):

@@ -15,10 +15,10 @@ def list_context(rows, *, query, label):
     return {"labels": selectors.labels(), "label": label, "search_words": words}
 
 
-def conversation_context(request, contact):
+def conversation_context(request, contact, *, colleagues):
     """Canned replies ready to insert (placeholders filled for this contact and agent), the
-    colleagues a note may mention, the labels to choose from, and the searched words to
-    highlight."""
+    colleagues a note may mention (of `colleagues`, the campaign's agents), the labels to choose
+    from, and the searched words to highlight."""
     responses = selectors.canned_responses_for(request.user, campaign=contact.entry_point.campaign)
     return {
         "canned_replies": [
@@ -32,7 +32,8 @@ def conversation_context(request, contact):
         ],
         "mention_members": [
             {"username": user.username, "name": user.get_full_name()}
-            for user in selectors.campaign_agents(contact).exclude(pk=request.user.pk)
+            for user in sorted(colleagues, key=lambda user: user.username)
+            if user.pk != request.user.pk
         ],
         "labels": selectors.labels(),
         "contact_label_names": {label.name for label in contact.labels.all()},

@@ -108,19 +108,22 @@ def _conversation_context(request, contact, token=None):
     )
     conversation, activities_after = selectors.timeline(contact)
     may_act = workflow.may_act(contact, request.user)
+    # The campaign's agents, read once: whom to transfer to and whom a note may mention.
+    colleagues = presence.people_with_presence(selectors.campaign_agents(contact))
     return {
         "contact": contact,
         "conversation": conversation,
         "activities_after": activities_after,
+        "rating": selectors.latest_rating(conversation),
         "conversation_fingerprint": token,
         "window": channels.reply_window(contact),
         "may_act": may_act,
         "holder_name": workflow.user_name(contact.assigned_to),
         "transfer_to": (
-            presence.people_with_presence(selectors.transfer_candidates(contact)) if may_act else []
+            [user for user in colleagues if user.pk != contact.assigned_to_id] if may_act else []
         ),
         "snooze_choices": SNOOZE_CHOICES,
-        **team_tools.conversation_context(request, contact),
+        **team_tools.conversation_context(request, contact, colleagues=colleagues),
     }
 
 

@@ -12,6 +12,7 @@ would bring an ended session back.
 import logging
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.db import DatabaseError
 
 logger = logging.getLogger("django.contrib.sessions")
 
@@ -24,7 +25,15 @@ class SessionStore(CachedDBStore):
             data = None
         if data is not None:
             return data
-        stored = self._get_session_from_db()
+        try:
+            stored = self._get_session_from_db()
+        except DatabaseError as exc:
+            # load() runs inside SessionBase._get_session's `except AttributeError` (no
+            # `_session_cache` yet): re-raised as is, the log would open on that AttributeError
+            # ("During handling of the above exception…") instead of the database's error.
+            # Nothing is cached: the session is unknown, not empty, and a save must not
+            # overwrite the stored one with nothing.
+            raise exc from None
         if not stored:
             return {}
         data = self.decode(stored.session_data)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
+from redis.exceptions import RedisError
 
 from messenger.models import SendPace
 
@@ -33,6 +34,10 @@ logger = logging.getLogger(__name__)
 TEXT = "text"
 MEDIA = "media"  # audio and video: Meta's lower limit
 KINDS = (TEXT, MEDIA)
+
+# What a schedule's store that cannot be reached raises: Redis's errors (refused, timed out, …)
+# and the socket's own; the database's lost or refused connection.
+STORE_DOWN = (RedisError, OSError, OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,10 @@ def reserve(page_id, kind=TEXT, *, max_wait=None, store=None):
         return store.reserve(
             f"{page_id}", kind, interval_us=interval_us(kind), max_wait_us=int(max_wait * 1e6)
         )
-    except SendLater:
-        raise
-    except Exception as exc:
+    except STORE_DOWN as exc:
         # The schedule's store is down: send unpaced. Graph's rate-limit answer is retried
-        # anyway, and replies must not stop because a cache is.
+        # anyway, and replies must not stop because a cache is. Anything else is a mistake
+        # to see, not a store to route around.
         logger.warning("send pacing unavailable, sending unpaced: %s", type(exc).__name__)
         return Turn(at=time.time(), wait=0.0)
 

@@ -449,6 +449,9 @@ def _apply(page, event, contact, receipts):
                 **({csat.RATING_DETAIL: survey_answer[1]} if survey_answer else {}),
             ),
             mid=event.mid,
+            # A survey is rated once (reports.csat: the first answer wins): a second tap on it
+            # has a mid of its own but the same key, and the database keeps it out.
+            event_key=csat.event_key(contact, survey_answer[0]) if survey_answer else None,
             # A survey's rating: not the customer writing (no reopening, see messenger.csat).
             counts_as_customer_message=survey_answer is None,
         )

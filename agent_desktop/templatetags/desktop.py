@@ -2,7 +2,7 @@ from django import template
 from django.utils import timezone
 
 from agent_desktop import media, search, workflow
-from agent_desktop.models import Message, Notification
+from agent_desktop.models import Notification
 from agent_desktop.profile import notification_preferences_of
 from campaigns.people import HEARTBEAT_SECONDS, person_read
 
@@ -133,21 +133,3 @@ def presence_toggle(context):
 def notification_preferences(user):
     """{name: bool}: what the person chose on their profile page for js/notifications.js."""
     return notification_preferences_of(user)
-
-
-# The key a channel puts in a rating's message details (the satisfaction survey, reports.csat).
-RATING_DETAIL = "csat_rating"
-
-
-@register.simple_tag
-def latest_rating(contact):
-    """The customer's latest satisfaction rating: {"rating", "at"} or None (one query)."""
-    found = (
-        Message.objects.filter(
-            contact=contact, direction=Message.Direction.IN, details__has_key=RATING_DETAIL
-        )
-        .order_by("-sent_at")
-        .values_list("details", "sent_at")
-        .first()
-    )
-    return {"rating": found[0][RATING_DETAIL], "at": found[1]} if found else None

@@ -51,6 +51,10 @@ def test_the_health_card_tells_the_gap_and_the_policy_block(
     alert = health.get_by_test_id("policy-alert")
     expect(alert).to_contain_text("Facebook blocked the app")
     expect(alert).to_contain_text("The bot violated our Platform Policies.")
+    # Told by the alert and the last error only: no policy row, no "Last problem" beside.
+    expect(health.get_by_test_id("check-policy")).to_have_count(0)
+    expect(health.get_by_test_id("check-last_error")).to_contain_text("for a policy")
+    expect(page.get_by_text("Last problem")).to_have_count(0)
     story = health.get_by_test_id("check-recovery")
     expect(story).to_contain_text("Facebook disabled the webhook: no event arrived after")
     expect(story).to_contain_text("37 messages recovered")

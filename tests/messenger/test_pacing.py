@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
@@ -142,6 +142,22 @@ def test_when_the_store_is_down_a_send_goes_unpaced(db, private_redis):
     unreachable = pacing.RedisTurns(private_redis.url)  # never started: nothing listens
     turn = pacing.reserve("1234", TEXT, store=unreachable)
     assert turn.wait == 0.0
+
+
+def test_when_the_database_is_unreachable_a_send_goes_unpaced(db, caplog):
+    def refused(execute, sql, params, many, context):
+        raise OperationalError("connection to server at 127.0.0.1 port 5432 failed: refused")
+
+    with connection.execute_wrapper(refused):
+        turn = pacing.reserve("1234", TEXT, store=pacing.DatabaseTurns())
+    assert turn.wait == 0.0
+    assert "send pacing unavailable, sending unpaced: OperationalError" in caplog.text
+
+
+def test_a_mistake_is_raised_not_taken_for_a_store_that_is_down(db, settings):
+    settings.MESSENGER_SEND_RATE_TEXT = 0  # no turn can be one 0th of a second apart
+    with pytest.raises(ZeroDivisionError):
+        pacing.reserve("1234", TEXT, store=pacing.DatabaseTurns())
 
 
 # --- The fake Graph API enforces Meta's limit ---------------------------------------------------

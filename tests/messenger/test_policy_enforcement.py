@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from messenger import health
 from messenger.sandbox.facebook_webhooks import page_body
@@ -48,7 +49,21 @@ def test_the_health_card_shows_the_block_as_an_alert(
     assert 'data-testid="policy-alert"' in html and 'role="alert"' in html
     assert "Facebook blocked the app on 1 Jan 2026" in html
     assert "The bot violated our Platform Policies." in html
-    assert 'data-testid="check-policy" data-state="error"' in html
+    assert escape(health.POLICY_FIX) in html
+
+
+def test_the_block_is_told_once_by_the_alert_and_once_by_the_last_error(
+    deliver, payload, admin_client, health_url, connected_page, fake_graph
+):
+    deliver(payload("32"))
+    reason = payload("32")["entry"][0]["messaging"][0]["policy_enforcement"]["reason"]
+    card = admin_client.get(health_url).content.decode()
+    assert 'data-testid="check-policy"' not in card
+    assert 'data-testid="check-last_error" data-state="error"' in card
+    assert card.count(reason) == 2
+    panel_url = reverse("campaigns:entry_point", args=[connected_page.entry_point_id])
+    panel = admin_client.get(panel_url).content.decode()
+    assert "Last problem" not in panel and reason not in panel
 
 
 def test_a_warning_is_an_alert_of_its_own_kind(deliver, connected_page, fake_graph):

@@ -62,14 +62,17 @@ def customer_writes(client, page, text, *, at=None):
     )
 
 
-def customer_taps(client, page, title, payload):
-    item = {
+def tap(title, payload):
+    return {
         "sender": {"id": PSID},
         "recipient": {"id": PAGE["page_id"]},
         "timestamp": int(timezone.now().timestamp() * 1000),
         "message": {"mid": new_mid(), "text": title, "quick_reply": {"payload": payload}},
     }
-    webhook(client, page, page_body(PAGE["page_id"], item))
+
+
+def customer_taps(client, page, title, payload):
+    webhook(client, page, page_body(PAGE["page_id"], tap(title, payload)))
 
 
 def send_queued():
@@ -154,6 +157,42 @@ def test_the_first_answer_wins_and_a_foreign_or_malformed_payload_is_ignored(
     customer_taps(client, connected_page, "4", f"CSAT:{cycle.pk}:4")
     cycle.refresh_from_db()
     assert (cycle.csat_status, cycle.csat_rating) == ("answered", 2)
+
+
+def test_a_second_tap_on_the_survey_adds_no_second_rated_line(
+    client, admin_client, admin_user, csat_campaign, connected_page, fake_graph
+):
+    customer_writes(client, connected_page, "Hi")
+    contact = Contact.objects.get(external_id=PSID)
+    close(contact, admin_user)
+    cycle = ConversationCycle.objects.get(contact=contact)
+
+    customer_taps(client, connected_page, "2", f"CSAT:{cycle.pk}:2")
+    customer_taps(client, connected_page, "4", f"CSAT:{cycle.pk}:4")  # changes nothing
+
+    ratings = Message.objects.filter(contact=contact, details__has_key="csat_rating")
+    assert list(ratings.values_list("text", flat=True)) == ["2"]
+    html = admin_client.get(f"/desktop/contacts/{contact.pk}/").content.decode()
+    assert html.count('data-testid="csat-rating"') == 1
+    assert "Rated 2/5" in html and "Rated 4/5" not in html  # the timeline and Customer Info
+    cycle.refresh_from_db()
+    assert (cycle.csat_status, cycle.csat_rating) == ("answered", 2)
+
+
+def test_two_taps_in_one_delivery_store_the_first_only(
+    client, admin_user, csat_campaign, connected_page, fake_graph
+):
+    customer_writes(client, connected_page, "Hi")
+    contact = Contact.objects.get(external_id=PSID)
+    close(contact, admin_user)
+    cycle = ConversationCycle.objects.get(contact=contact)
+    taps = [tap("3", f"CSAT:{cycle.pk}:3"), tap("1", f"CSAT:{cycle.pk}:1")]
+    webhook(client, connected_page, page_body(PAGE["page_id"], *taps))
+
+    ratings = Message.objects.filter(contact=contact, details__has_key="csat_rating")
+    assert list(ratings.values_list("text", flat=True)) == ["3"]
+    cycle.refresh_from_db()
+    assert (cycle.csat_status, cycle.csat_rating) == ("answered", 3)
 
 
 def test_a_text_right_after_the_rating_is_its_comment(
