@@ -75,6 +75,12 @@ def process_deliveries(
             if time.monotonic() > deadline:
                 enqueue_processing()  # the rest, after the worker's other tasks
                 break
+            if linger_seconds and len(claimed) < batch_size:
+                # It took all that waited: the next posts gather for a poll interval first. A
+                # batch costs about 20 statements whatever its size, and a worker keeping up
+                # with a burst claimed a few deliveries at a time, spending on those statements
+                # the CPU that the web, receiving the burst, needed.
+                time.sleep(LINGER_POLL_SECONDS)
             continue
         # Nothing waits. A task that found work keeps looking a little (more is likely on its
         # way); one that found none (its deliveries were taken by another) ends at once.
