@@ -233,7 +233,8 @@ def test_receipts_of_a_batch_move_each_customers_own_replies_in_two_statements(c
         receipt_item("700001", "read", t + 20),
         receipt_item("700001", "delivery", t + 20),  # after the read: it stays read
         receipt_item("700002", "delivery", t + 5),  # a watermark before the reply
-        receipt_item("700003", "delivery", t + 20, mids=["m_reply_700000"]),  # not its reply
+        # Another customer's mid: it moves nothing of theirs (receipts are per customer).
+        receipt_item("700003", "delivery", t + 5, mids=["m_reply_700002"]),
     ]
     batch = [store(connected_page, page_body(PAGE_ID, item)) for item in receipts]
     with CaptureQueriesContext(connection) as queries:
@@ -243,7 +244,7 @@ def test_receipts_of_a_batch_move_each_customers_own_replies_in_two_statements(c
         "m_reply_700000": "delivered",
         "m_reply_700001": "read",
         "m_reply_700002": "sent",
-        "m_reply_700003": "delivered",
+        "m_reply_700003": "sent",
     }
     updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "agent_desktop_message"')]
     assert len(updates) == 2  # delivered, then read: not one per receipt
