@@ -16,7 +16,7 @@ from agent_desktop import assignment, lifecycle, media
 from agent_desktop.away_replies import away_replies_send
 from agent_desktop.channels import max_text_length, send_when_committed, sender_action
 from agent_desktop.contact_state import ActionRefused
-from agent_desktop.models import Contact, Message, desk_changed
+from agent_desktop.models import Contact, Message
 from agent_desktop.workflow import customer_wrote, may_act, reply_take
 from config.db import update_rows
 
@@ -156,7 +156,9 @@ def _contacts_after_messages(groups, *, from_customer=True):
         rows=rows,
         assignments=_AFTER_INBOUND,
     )
-    desk_changed(contacts=[contact for contact, _ in groups])  # update_rows sends no signal
+    # No desk_changed() for this UPDATE (update_rows sends no signal): every caller has just
+    # inserted these contacts' messages, whose hooks (MessageQuerySet.bulk_create, post_save)
+    # renewed the same contacts' and campaigns' tokens, again at commit, which covers it.
     # After the UPDATE above: its row locks are held, so reopening takes no new ones.
     written_to = [contact.pk for contact, _ in customers_wrote]
     if opened:
@@ -208,14 +210,33 @@ def record_outbound_echo(*, contact, incoming: IncomingMessage, from_this_app: b
 
 def mark_delivered(*, contact, mids=(), watermark=None):
     """Outgoing messages the channel says were delivered: by mid, and all sent up to watermark."""
-    condition = Q(mid__in=list(mids)) if mids else Q()
-    if watermark is not None:
-        condition |= Q(sent_at__lte=watermark)
+    return mark_delivered_many([(contact, mids, watermark)])
+
+
+def mark_delivered_many(receipts):
+    """Delivery receipts of many contacts, [(contact, mids, watermark)], in one UPDATE. A
+    receipt only moves a message forward (to delivered, never back from read), so applying a
+    batch's receipts together ends where applying them one by one, in any order, would."""
+    merged = {}  # a contact's receipts: every mid, and the highest watermark covers the others
+    for contact, mids, watermark in receipts:
+        _, all_mids, highest = merged.get(contact.pk, (contact, set(), None))
+        if watermark is not None and (highest is None or watermark > highest):
+            highest = watermark
+        merged[contact.pk] = (contact, all_mids | set(mids), highest)
+    condition = Q()
+    for contact_pk, (_, mids, watermark) in sorted(merged.items()):
+        delivered = Q(mid__in=list(mids)) if mids else Q()
+        if watermark is not None:
+            delivered |= Q(sent_at__lte=watermark)
+        if delivered:
+            condition |= Q(contact_id=contact_pk) & delivered
     if not condition:
         return 0
     return (
-        Message.objects.filter(condition, contact=contact, direction=Message.Direction.OUT)
-        .filter(status__in=[Message.Status.QUEUED, Message.Status.SENT])
+        # The contacts named apart too: the contact index then finds the rows, where the OR
+        # alone had the whole (sent_at, direction) index scanned.
+        Message.objects.filter(contact_id__in=sorted(merged), direction=Message.Direction.OUT)
+        .filter(condition, status__in=[Message.Status.QUEUED, Message.Status.SENT])
         .exclude(mid=None)
         .update(status=Message.Status.DELIVERED)
     )
@@ -223,13 +244,26 @@ def mark_delivered(*, contact, mids=(), watermark=None):
 
 def mark_read(*, contact, watermark):
     """Every outgoing message sent up to the watermark has been read."""
-    if watermark is None:
+    return mark_read_many([(contact, watermark)])
+
+
+def mark_read_many(receipts):
+    """Read receipts of many contacts, [(contact, watermark)], in one UPDATE (each contact's
+    highest watermark covers its others)."""
+    highest = {}
+    for contact, watermark in receipts:
+        if watermark is not None and (contact.pk not in highest or watermark > highest[contact.pk]):
+            highest[contact.pk] = watermark
+    if not highest:
         return 0
+    condition = Q()
+    for contact_pk, watermark in sorted(highest.items()):
+        condition |= Q(contact_id=contact_pk, sent_at__lte=watermark)
     return (
         Message.objects.filter(
-            contact=contact,
+            condition,
+            contact_id__in=sorted(highest),  # for the contact index (see mark_delivered_many)
             direction=Message.Direction.OUT,
-            sent_at__lte=watermark,
             status__in=[Message.Status.QUEUED, Message.Status.SENT, Message.Status.DELIVERED],
         )
         .exclude(mid=None)

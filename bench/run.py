@@ -532,6 +532,66 @@ def bench_processing(base_url, page, *, events, customers, timeout, worker, prof
     return {"burst": burst_result, "steady": steady_result}
 
 
+def bench_drain(base_url, page, *, events, customers, timeout, worker_name):
+    """Events/s one delivery worker stores when it has the cores: the burst is posted while the
+    worker consumes nothing (its consumers cancelled, so it stays warm), then timed from the
+    moment it consumes again until every message is stored. The web workers are idle by then:
+    what is measured is the worker, PostgreSQL and the Graph worker fetching profiles."""
+    from config.celery import app as celery_app
+    from messenger.setup import webhook_path
+
+    destination = [f"{worker_name}@{socket.gethostname()}"]
+    queues = ("deliveries", "celery")
+    poster = Poster(f"{base_url}{webhook_path(page)}")
+    try:
+        for queue in queues:
+            _control(celery_app, "cancel_consumer", queue, destination)
+        # A task already running lingers for LINGER_SECONDS once it finds nothing: let it end.
+        time.sleep(2)
+        burst = _bodies_for_events(events, page.page_id, BENCH_PAGE["app_secret"], customers)
+        print(f"  drain: {sum(b.events for b in burst)} events posted with no worker consuming…")
+        sent = poster.post_all(burst)
+        time.sleep(1)  # the web processes publish their wake-ups (WAKE_INTERVAL_SECONDS)
+        resumed = time.time()
+        for queue in queues:
+            _control(celery_app, "add_consumer", queue, destination)
+        _wait_stored(page, burst, timeout=timeout)
+        figures = _processing_figures(page, burst, sent)
+    finally:
+        for queue in queues:  # never leave the worker deaf to the phases after this one
+            _control(celery_app, "add_consumer", queue, destination, check=False)
+        poster.close()
+    drain_seconds = _last_stored(burst) - resumed
+    return {
+        **figures,
+        # The posts alone, with nothing consuming: what the web side takes in (the end-to-end
+        # burst cannot store faster than this).
+        "posting_seconds": max(sent) - min(sent),
+        "posted_events_per_s": figures["events"] / max(0.001, max(sent) - min(sent)),
+        "drain_seconds": drain_seconds,
+        "drain_events_per_s": figures["events"] / max(0.001, drain_seconds),
+    }
+
+
+def _control(celery_app, command, queue, destination, check=True):
+    replies = getattr(celery_app.control, command)(
+        queue, destination=destination, reply=True, timeout=5
+    )
+    if check and not replies:
+        raise RuntimeError(f"{command}({queue}) got no reply from {destination}")
+    return replies
+
+
+def _last_stored(bodies):
+    from django.db.models import Max
+
+    from agent_desktop.models import Message
+
+    mids = [m for b in bodies for m in b.mids]
+    last = Message.objects.filter(mid__in=mids).aggregate(last=Max("created_at"))["last"]
+    return last.timestamp()
+
+
 def _bodies_for_events(events, page_id, secret, customers):
     bodies = signed_bodies(
         count=int(events / MEAN_ITEMS_PER_BODY) + 100,
@@ -884,6 +944,23 @@ def queue_rows(queues):
             f"≥ {target:.0f}",
             verdict(burst["stored_events_per_s"] >= target),
         ))  # fmt: skip
+        if drain := burst.get("drain"):
+            rows.append((
+                "queues",
+                f"drain, Graph +{latency_ms} ms: the burst posted with no worker consuming",
+                f"{drain['posted_events_per_s']:,.0f} events/s ({drain['posting_seconds']:.1f} s)",
+                "(the web's pace)",
+                "",
+            ))  # fmt: skip
+            rows.append((
+                "queues",
+                f"drain, Graph +{latency_ms} ms: {drain['events']} events posted first, "
+                "stored events/s from the worker's start",
+                f"{drain['drain_events_per_s']:,.0f} events/s ({drain['drain_seconds']:.1f} s; "
+                f"profiles done {drain['profiles_after_stored_s']:.1f} s after)",
+                f"≥ {target:.0f}",
+                verdict(drain["drain_events_per_s"] >= target),
+            ))  # fmt: skip
         rows.append((
             "queues",
             f"burst, Graph +{latency_ms} ms: profiles done after the last stored",
@@ -1131,6 +1208,14 @@ def main():
                     worker=workers[0],
                     profiler=profiler,
                 )["burst"]
+                results["queues"][latency_ms]["drain"] = bench_drain(
+                    base_url,
+                    page,
+                    events=args.events,
+                    customers=args.customers,
+                    timeout=240,
+                    worker_name=workers[0].name,
+                )
             graph.stop()
             graph = start_fake_graph(env, graph_port, 0)
             services.append(graph)

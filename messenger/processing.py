@@ -42,7 +42,7 @@ LINGER_POLL_SECONDS = 0.02
 
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     """Apply a stored delivery's events. Safe to run twice, or on two workers at once."""
-    delivery = _deliveries(pk=delivery_id).first()
+    delivery = next(iter(_deliveries(pk=delivery_id)), None)
     if delivery is None:
         logger.info("process_delivery: delivery %s no longer exists", delivery_id)
         return None
@@ -75,6 +75,12 @@ def process_deliveries(
             if time.monotonic() > deadline:
                 enqueue_processing()  # the rest, after the worker's other tasks
                 break
+            if linger_seconds and len(claimed) < batch_size:
+                # It took all that waited: the next posts gather for a poll interval first. A
+                # batch costs about 20 statements whatever its size, and a worker keeping up
+                # with a burst claimed a few deliveries at a time, spending on those statements
+                # the CPU that the web, receiving the burst, needed.
+                time.sleep(LINGER_POLL_SECONDS)
             continue
         # Nothing waits. A task that found work keeps looking a little (more is likely on its
         # way); one that found none (its deliveries were taken by another) ends at once.
@@ -87,9 +93,9 @@ def process_deliveries(
 
 
 def _apply_batch(claimed):
-    deliveries = list(_deliveries(pk__in=claimed).order_by("received_at", "pk"))
+    deliveries = _with_pages(sorted(claimed, key=lambda d: (d.received_at, d.pk)))
     if len(deliveries) < len(claimed):  # stored while their page was being deleted
-        gone = set(claimed) - {d.pk for d in deliveries}
+        gone = {d.pk for d in claimed} - {d.pk for d in deliveries}
         WebhookDelivery.objects.filter(pk__in=gone).delete()
         logger.info("dropped %s deliveries of deleted pages", len(gone))
     try:
@@ -103,7 +109,9 @@ def _apply_batch(claimed):
             type(exc).__name__,
         )
     again = []
-    for delivery in deliveries:
+    # Read again: the failed attempt changed the objects (outcomes, the pages' last event)
+    # and its transaction took those changes back from the rows.
+    for delivery in _deliveries(pk__in=[d.pk for d in deliveries]):
         try:
             with transaction.atomic():
                 _apply_deliveries([delivery])
@@ -119,24 +127,46 @@ def _claim(delivery_ids, batch_size):
     oldest first, up to `batch_size`. Rows are locked with SKIP LOCKED (PostgreSQL), so
     workers never wait for each other. A delivery already attempted is taken again only when
     named by the sweep (its worker died) or by its own retry (`process_delivery`), never by a
-    worker while another is at it."""
+    worker while another is at it. The rows are read whole here, bodies included: they do
+    not change once stored, and a second SELECT per batch would only read them again."""
     waiting = Q(status=WebhookDelivery.Status.RECEIVED)
     mine = Q(pk__in=delivery_ids)
     with transaction.atomic():
         claimed = list(
             WebhookDelivery.objects.filter(waiting & (Q(attempts=0) | (mine & ~Q(swept_at=None))))
             .select_for_update(skip_locked=True)
-            .order_by(Case(When(mine, then=Value(0)), default=Value(1)), "received_at", "pk")
-            .values_list("pk", flat=True)[:batch_size]
+            .order_by(Case(When(mine, then=Value(0)), default=Value(1)), "received_at", "pk")[
+                :batch_size
+            ]
         )
-        WebhookDelivery.objects.filter(pk__in=claimed).update(attempts=F("attempts") + 1)
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            attempts=F("attempts") + 1
+        )
+    for delivery in claimed:
+        delivery.attempts += 1
     return claimed
 
 
 def _deliveries(**filters):
-    return WebhookDelivery.objects.select_related("facebook_page__entry_point__campaign").filter(
-        **filters
+    """The deliveries, oldest first, with their pages (see `_with_pages`)."""
+    deliveries = WebhookDelivery.objects.filter(**filters).order_by("received_at", "pk")
+    return _with_pages(list(deliveries))
+
+
+def _with_pages(deliveries):
+    """The deliveries, each with its page, entry point and campaign. The pages are read once
+    for the batch (a burst is mostly one page's) and shared: a join would build the same three
+    objects again for every delivery. A delivery whose page is gone (deleted while it was
+    stored) is left out."""
+    pages = FacebookPage.objects.select_related("entry_point__campaign").in_bulk(
+        {delivery.facebook_page_id for delivery in deliveries}
     )
+    found = []
+    for delivery in deliveries:
+        if (page := pages.get(delivery.facebook_page_id)) is not None:
+            delivery.facebook_page = page
+            found.append(delivery)
+    return found
 
 
 def _count_attempt(deliveries):
@@ -173,7 +203,7 @@ def _apply_deliveries(deliveries):
         routed.append((delivery, parsed, _pages_for(delivery.facebook_page, parsed.events)))
 
     contacts = _contacts_for(routed)
-    inbound, new_contacts, last_event = [], {}, {}
+    inbound, new_contacts, last_event, receipts = [], {}, {}, _Receipts()
     for delivery, parsed, pages in routed:
         notes, acted = [], False
         for event in parsed.events:
@@ -189,7 +219,7 @@ def _apply_deliveries(deliveries):
                 notes.append(f"{event.kind}: {NO_CONVERSATION_YET}")
             else:
                 contact, created = found
-                incoming = _apply(page, event, contact)
+                incoming = _apply(page, event, contact, receipts)
                 if incoming is not None:
                     inbound.append((contact, incoming))
                 if profile_wanted(contact, created):
@@ -202,6 +232,7 @@ def _apply_deliveries(deliveries):
         outcomes.append((delivery, status, parsed.kinds, "; ".join(notes)[:2000]))
 
     desktop.record_inbound_many(inbound)
+    receipts.apply()
     _survey_answers_send(inbound)
     for page, received_at in last_event.values():
         _note_last_event(page, received_at)
@@ -332,15 +363,16 @@ def record_recovered_messages(page, events) -> int:
     with transaction.atomic():
         already = Message.objects.filter(mid__in=mids).count()
         contacts = _contacts_for(routed)
-        inbound, new_contacts = [], {}
+        inbound, new_contacts, receipts = [], {}, _Receipts()
         for event in events:
             contact, created = contacts[(page.entry_point_id, event.psid)]
-            incoming = _apply(page, event, contact)
+            incoming = _apply(page, event, contact, receipts)
             if incoming is not None:
                 inbound.append((contact, incoming))
             if profile_wanted(contact, created):
                 new_contacts[contact.pk] = True
         desktop.record_inbound_many(inbound)
+        receipts.apply()
         _survey_answers_send(inbound)
         stored = Message.objects.filter(mid__in=mids).count() - already
         if new_contacts:
@@ -386,9 +418,24 @@ def _note_last_event(page, received_at):
     page.last_event_at = received_at
 
 
-def _apply(page, event, contact):
+class _Receipts:
+    """The delivery and read receipts of a batch, applied together once its other events are:
+    one UPDATE for each kind instead of one per receipt (the most frequent statement of a
+    burst). A receipt only moves our messages forward, so the outcome is that of applying
+    them as they came, and it also covers the replies whose echoes came later in the batch."""
+
+    def __init__(self):
+        self.delivered, self.read = [], []
+
+    def apply(self):
+        desktop.mark_delivered_many(self.delivered)
+        desktop.mark_read_many(self.read)
+
+
+def _apply(page, event, contact, receipts):
     """Apply one event of `contact` through the desktop's services; a customer's message or
-    action is returned, for the caller to store with the others."""
+    action is returned, for the caller to store with the others, and a receipt is added to
+    `receipts`, for the caller to apply with the others."""
     sent_at = event.timestamp or timezone.now()
     inbound = None
     if isinstance(event, ev.MessageEvent):
@@ -425,9 +472,9 @@ def _apply(page, event, contact):
         else:
             inbound = incoming
     elif isinstance(event, ev.DeliveryEvent):
-        desktop.mark_delivered(contact=contact, mids=event.mids, watermark=event.watermark)
+        receipts.delivered.append((contact, event.mids, event.watermark))
     elif isinstance(event, ev.ReadEvent):
-        desktop.mark_read(contact=contact, watermark=event.watermark)
+        receipts.read.append((contact, event.watermark))
     else:
         inbound = _incoming_for_action(event, sent_at)
     elsewhere = _elsewhere(event)

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agent_desktop.models import Contact, Message
@@ -199,3 +200,62 @@ def test_a_task_takes_deliveries_stored_while_it_lingers(connected_page):
     thread.join()
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"processed"}
     assert Message.objects.filter(text="late").exists()
+
+
+def echo_item(psid, mid, timestamp):
+    """A reply the page sent from its inbox (not this app), as Facebook echoes it."""
+    return {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": psid},
+        "timestamp": timestamp,
+        "message": {"mid": mid, "is_echo": True, "app_id": 99, "text": f"reply to {psid}"},
+    }
+
+
+def receipt_item(psid, kind, watermark, mids=()):
+    receipt = {"watermark": watermark, **({"mids": list(mids)} if mids else {})}
+    return {"sender": {"id": psid}, "recipient": {"id": PAGE_ID}, kind: receipt}
+
+
+def test_receipts_of_a_batch_move_each_customers_own_replies_in_two_statements(connected_page):
+    customers = ["700000", "700001", "700002", "700003"]
+    t = NOW_MS
+    first = [
+        store(connected_page, page_body(PAGE_ID, text_item(PAGE_ID, c, "hi"))) for c in customers
+    ]
+    replies = [
+        store(connected_page, page_body(PAGE_ID, echo_item(c, f"m_reply_{c}", t + 10)))
+        for c in customers
+    ]
+    services.process_deliveries([d.pk for d in first + replies])
+    receipts = [
+        receipt_item("700000", "delivery", t, mids=["m_reply_700000"]),  # by mid
+        receipt_item("700001", "read", t + 20),
+        receipt_item("700001", "delivery", t + 20),  # after the read: it stays read
+        receipt_item("700002", "delivery", t + 5),  # a watermark before the reply
+        # Another customer's mid: it moves nothing of theirs (receipts are per customer).
+        receipt_item("700003", "delivery", t + 5, mids=["m_reply_700002"]),
+    ]
+    batch = [store(connected_page, page_body(PAGE_ID, item)) for item in receipts]
+    with CaptureQueriesContext(connection) as queries:
+        services.process_deliveries([d.pk for d in batch])
+    statuses = dict(Message.objects.filter(direction="out").values_list("mid", "status"))
+    assert statuses == {
+        "m_reply_700000": "delivered",
+        "m_reply_700001": "read",
+        "m_reply_700002": "sent",
+        "m_reply_700003": "sent",
+    }
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "agent_desktop_message"')]
+    assert len(updates) == 2  # delivered, then read: not one per receipt
+
+
+def test_a_receipt_covers_a_reply_whose_echo_comes_after_it_in_the_batch(connected_page):
+    t = NOW_MS
+    customers_first = store(connected_page, page_body(PAGE_ID, text_item(PAGE_ID, "700000", "hi")))
+    services.process_deliveries([customers_first.pk])
+    receipt = store(connected_page, page_body(PAGE_ID, receipt_item("700000", "delivery", t + 20)))
+    echo = store(connected_page, page_body(PAGE_ID, echo_item("700000", "m_reply", t + 10)))
+    services.process_deliveries([receipt.pk, echo.pk])
+    # The watermark says every message sent up to it was delivered, whatever came first.
+    assert Message.objects.get(mid="m_reply").status == "delivered"
