@@ -57,9 +57,9 @@ def kept_token(view, params):
 
 
 def rows(view, params, draw, *, open_contact_id=None, share=True):
-    """(the rows' HTML for this viewer, how many contacts the list has in all, its list token).
-    The rows kept for desks like this one while fresh (when `share`), else those of `draw()`
-    (which gives the HTML and the count), then kept for them."""
+    """(the rows' HTML for this viewer, what was drawn with them, its list token). The rows
+    kept for desks like this one while fresh (when `share`), else those of `draw()`, which
+    gives (the HTML, a dict of what else all these desks are shown alike), then kept for them."""
     key = _key(view, params)
     kept = None
     if share:
@@ -75,9 +75,9 @@ def rows(view, params, draw, *, open_contact_id=None, share=True):
         with contextlib.suppress(desk_versions.UNREACHABLE):
             # The state alone too: what a poll compares (kept_token), without the rows.
             _cache().set_many({key + ":rows": kept, key + ":state": kept[0]}, timeout=60)
-    state, html, listed = kept
+    state, html, drawn_with = kept
     token = desk_versions.list_token_of(view, params, state)
-    return personal(html, view[0], open_contact_id), listed, token
+    return personal(html, view[0], open_contact_id), drawn_with, token
 
 
 # What the rows say of each contact that depends on who looks

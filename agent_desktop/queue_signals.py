@@ -13,26 +13,35 @@ from agent_desktop.models import Contact
 RECENT_LIMIT = 20
 
 
-def _unread(user):
-    """Open contacts with unread customer messages, counted per filter tab and for the title
-    ("waiting": unassigned or the user's). One query; the conditions are those of
-    selectors.contact_list for each filter and of selectors.waiting_count."""
-    return (
+def unread_by_holder(user):
+    """Open contacts with unread customer messages that `user` sees, counted per (holder id,
+    status): one query, the same for everyone who sees the same contacts, so a list drawn for
+    many desks carries it (agent_desktop.desk_lists) and each desk counts its own from it."""
+    return list(
         selectors.contacts_visible_to(user)
         .exclude(status=Contact.Status.CLOSED)
         .filter(unread_count__gt=0)
-        .aggregate(
-            all=Count("pk"),
-            mine=Count("pk", filter=Q(assigned_to=user)),
-            unassigned=Count("pk", filter=Q(status=Contact.Status.NEW)),
-            waiting=Count("pk", filter=Q(assigned_to=None) | Q(assigned_to=user)),
-        )
+        .values_list("assigned_to_id", "status")
+        .annotate(unread=Count("pk"))
+        .order_by()
     )
 
 
-def filter_tabs(user, unread=None):
+def _unread(counted, user_id):
+    """Per filter tab (as selectors.contact_list's filters select), and for the title
+    ("waiting": the unassigned and the user's own)."""
+    unread = {"all": 0, "mine": 0, "unassigned": 0, "waiting": 0}
+    for holder_id, status, count in counted:
+        unread["all"] += count
+        unread["mine"] += count if holder_id == user_id else 0
+        unread["unassigned"] += count if status == Contact.Status.NEW else 0
+        unread["waiting"] += count if holder_id in (None, user_id) else 0
+    return unread
+
+
+def filter_tabs(user, counted=None):
     """The filter tabs with how many of their conversations hold unread customer messages."""
-    unread = unread if unread is not None else _unread(user)
+    unread = _unread(counted if counted is not None else unread_by_holder(user), user.pk)
     return [
         {"key": key, "label": label, "unread": unread.get(key)}
         for key, label in selectors.FILTERS.items()
@@ -59,13 +68,13 @@ def recent_inbound(user):
     ]
 
 
-def context(user):
+def context(user, counted=None):
     """Template context for the queue: tabs with counts, how many wait (the title), recent
-    activity as JSON for the page."""
-    unread = _unread(user)
+    activity as JSON for the page. `counted`: unread_by_holder(user), when read already."""
+    counted = counted if counted is not None else unread_by_holder(user)
     recent = recent_inbound(user)
     return {
-        "filter_tabs": filter_tabs(user, unread),
-        "waiting": unread["waiting"],
+        "filter_tabs": filter_tabs(user, counted),
+        "waiting": _unread(counted, user.pk)["waiting"],
         "recent_inbound_json": json.dumps(recent, ensure_ascii=False),
     }

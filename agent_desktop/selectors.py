@@ -53,17 +53,6 @@ def contact_list(user, *, filter_name="all", query="", label=""):
     )
 
 
-def waiting_count(user):
-    """Open contacts with unread customer messages: what the tab title shows."""
-    return (
-        contacts_visible_to(user)
-        .exclude(status=Contact.Status.CLOSED)
-        .filter(unread_count__gt=0)
-        .filter(Q(assigned_to=None) | Q(assigned_to=user))
-        .count()
-    )
-
-
 def contact_for(user, pk):
     """One contact the user may see, with what the conversation page shows (or DoesNotExist)."""
     return (

@@ -64,7 +64,8 @@ def _list_filters(request):
 
 def _draw_rows(request):
     """The list's rows for the request's filter, search and page, as HTML any desk that sees
-    the same campaigns can be given (agent_desktop.desk_lists), and how many it has in all."""
+    the same campaigns can be given (agent_desktop.desk_lists), with how many it has in all and
+    the unread counts the tabs are made of."""
     filter_name, query, label = _list_filters(request)
     contacts = selectors.contact_list(
         request.user, filter_name=filter_name, query=query, label=label
@@ -78,14 +79,17 @@ def _draw_rows(request):
         "list_params": _list_params(request),
     }
     html = render_to_string("agent_desktop/partials/_contact_rows.html", context)
-    return html, page.paginator.count
+    return html, {
+        "listed": page.paginator.count,
+        "unread_by_holder": queue_signals.unread_by_holder(request.user),
+    }
 
 
 def _list_context(request, *, share=False, open_contact_id=None):
     """The contact list. Polls (`share`) may be given rows drawn for another desk a moment
     ago; pages draw them afresh."""
     view = desk_versions.viewer(request.user)
-    rows, listed, token = desk_lists.rows(
+    rows, drawn_with, token = desk_lists.rows(
         view,
         desk_polls.poll_params(request),
         lambda: _draw_rows(request),
@@ -94,13 +98,12 @@ def _list_context(request, *, share=False, open_contact_id=None):
     )
     filter_name, query, label = _list_filters(request)
     return {
-        **queue_signals.context(request.user),
-        "broken_entry_points": selectors.entry_points_needing_attention(request.user),
+        **queue_signals.context(request.user, drawn_with["unread_by_holder"]),
         "filters": selectors.FILTERS,
         "filter_name": filter_name,
         "query": query,
         "label": label,
-        "listed": listed,
+        "listed": drawn_with["listed"],
         "contact_rows": mark_safe(rows),  # noqa: S308 (drawn by our templates, escaped there)
         "list_fingerprint": token,
         "list_params": _list_params(request),
@@ -110,7 +113,11 @@ def _list_context(request, *, share=False, open_contact_id=None):
 def _page_list_context(request, contact=None):
     """The contact list of a whole desk page, with what its search form offers."""
     open_id = contact.pk if contact is not None else None
-    return {**_list_context(request, open_contact_id=open_id), "labels": selectors.labels()}
+    return {
+        **_list_context(request, open_contact_id=open_id),
+        "labels": selectors.labels(),
+        "broken_entry_points": selectors.entry_points_needing_attention(request.user),
+    }
 
 
 def _list_params(request):

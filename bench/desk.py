@@ -8,8 +8,9 @@ p50/p99 and event → visible (from the post of a message to the first poll answ
 that has that customer's conversation open, whose conversation shows it).
 
 The agents are asyncio tasks speaking plain HTTP/1.1 (no async HTTP client is installed; the
-sync gunicorn workers close every connection anyway), so 2 000 of them cost one process a
-fraction of a core. The layout: `campaigns` campaigns, agents spread over them round-robin;
+sync gunicorn workers close every connection anyway), in CLIENT_PROCESSES processes: a single
+loop with a thousand agents writes its requests late, and a sync worker waits for them. The
+layout: `campaigns` campaigns, agents spread over them round-robin;
 the bench page's campaign (the first) receives every event, the others are quiet. Everything
 shares the machine's two cores with gunicorn, PostgreSQL, Redis, the worker and the poster.
 """
@@ -28,6 +29,7 @@ POLL_SECONDS = 1.5
 PREFIX = "/desktop/"  # agent_desktop's URLs (config/urls.py)
 PSID_BASE = 7_100_000_000_000_000
 REQUEST_TIMEOUT = 10  # seconds: a poll not answered by then is an error
+CLIENT_PROCESSES = 4  # the agents' asyncio loops (run_agents)
 MARK = re.compile(rb"desk-bench-ev-(\d+)-")
 LIST_TOKEN = re.compile(rb'"list_fp": "([^"]+)"')
 CONVERSATION_TOKEN = re.compile(rb'"conversation_fp": "([^"]+)"')
@@ -216,8 +218,27 @@ async def _agent(port, cookie, contact_id, tokens, until, results, seen):
 
 
 def run_agents(port, agents, *, seconds):
-    results, seen = [], {}
+    """Every agent polling for `seconds`, spread over CLIENT_PROCESSES processes: one asyncio
+    loop with a thousand agents falls behind, and a sync gunicorn worker then waits for a
+    request the client was slow to write (in production a buffering proxy reads it first; the
+    agents' browsers are on other machines). Returns (results, seen) of all of them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     until = time.time() + seconds
+    shares = [agents[k::CLIENT_PROCESSES] for k in range(CLIENT_PROCESSES)]
+    results, seen = [], {}
+    # Forked: the children use sockets only, never the parent's database connection.
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("fork")) as pool:
+        for share_results, share_seen in pool.map(_run_share, [port] * len(shares), shares,
+                                                  [until] * len(shares)):  # fmt: skip
+            results.extend(share_results)
+            seen.update(share_seen)
+    return results, seen
+
+
+def _run_share(port, agents, until):
+    results, seen = [], {}
 
     async def main():
         await asyncio.gather(

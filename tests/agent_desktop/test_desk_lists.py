@@ -166,3 +166,25 @@ def test_desks_of_other_campaigns_or_the_mine_filter_draw_their_own(
     workflow.contact_claim(contact=newcomer, agent=colleague)
     mine_page = agent_client.get(reverse("agent_desktop:home"), {"filter": "mine"})
     assert "Newcomer" not in mine_page.content.decode()
+
+
+def test_the_tab_counts_and_the_title_drawn_with_shared_rows_are_each_desks_own(
+    shared, agent, agent_client, colleague_client, make_contact
+):
+    maria = make_contact(first_name="Maria")  # unread, as every contact made here
+    make_contact("6500000000000002", first_name="Jonas")
+    workflow.contact_claim(contact=maria, agent=agent)
+    mine, theirs = _desk(agent_client), _desk(colleague_client)
+    shared.sleep(SHARE + 0.1)
+    make_contact("6500000000000003", first_name="Newcomer")
+
+    def tabs(html):
+        counts = re.findall(r'data-filter="(\w+)"[^>]*>[^<]*(?:<span[^>]*>(\d+))?', html)
+        return {key: int(n) if n else 0 for key, n in counts}
+
+    drawn = agent_client.get(POLL, mine, **HX).content.decode()
+    given = colleague_client.get(POLL, theirs, **HX).content.decode()
+    assert tabs(drawn) == {"all": 3, "mine": 1, "unassigned": 2, "closed": 0}
+    assert tabs(given) == {"all": 3, "mine": 0, "unassigned": 2, "closed": 0}
+    # The title counts the unassigned and one's own.
+    assert "<title>(3) " in drawn and "<title>(2) " in given
