@@ -1021,12 +1021,14 @@ def print_table(rows):
 
 
 # --- Main -------------------------------------------------------------------------------------
-def start_web(env, port, workers):
+def start_web(env, port, workers, threads=1):
+    # Threads: gunicorn's gthread workers, which keep connections alive between requests.
     web = Service(
         "gunicorn",
         [
             BIN / "gunicorn", "config.wsgi:application", "--workers", workers,
-            "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+            *(["--threads", threads] if threads > 1 else ["--worker-class", "sync"]),
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
         ],
         {**env, "BENCH_BASELINES": "1"},
     )  # fmt: skip
@@ -1095,6 +1097,10 @@ def parse_args():
     parser.add_argument(
         "--desk-web-workers", type=int, default=2 * (os.cpu_count() or 1),
         help="desk: gunicorn sync workers (2 x cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--desk-web-threads", type=int, default=1,
+        help="desk: threads per gunicorn worker (1: sync workers; more: gthread, keep-alive)",
     )  # fmt: skip
     parser.add_argument(
         "--slow-graph-ms", type=int, default=300, help="queues: the slow Graph API's latency"
@@ -1222,11 +1228,11 @@ def main():
         if "desk" not in args.skip:
             from bench.desk import bench_desk_load, bench_unchanged_polls
 
-            if args.desk_web_workers != args.workers:
+            if args.desk_web_workers != args.workers or args.desk_web_threads > 1:
                 # Polls wait on the database and Redis more than they compute: "Running at
                 # scale" gives the web 2 x cores sync workers.
                 web.stop()
-                web = start_web(env, web_port, args.desk_web_workers)
+                web = start_web(env, web_port, args.desk_web_workers, args.desk_web_threads)
                 services.append(web)
 
             print("Desk: unchanged list polls, wrk -c16, 10 s…", flush=True)
