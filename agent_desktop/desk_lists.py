@@ -17,6 +17,7 @@ action) always draw afresh, and keep what they drew for the next polls.
 
 import contextlib
 import hashlib
+import math
 import re
 import time
 
@@ -74,7 +75,10 @@ def rows(view, params, draw, *, open_contact_id=None, share=True):
         # Unreachable: each desk draws its own until the cache is back.
         with contextlib.suppress(desk_versions.UNREACHABLE):
             # The state alone too: what a poll compares (kept_token), without the rows.
-            _cache().set_many({key + ":rows": kept, key + ":state": kept[0]}, timeout=60)
+            # Kept only while they can be fresh: every search and page has its own (Redis
+            # memory).
+            keep = math.ceil(settings.DESK_LIST_SHARE_SECONDS) + 1
+            _cache().set_many({key + ":rows": kept, key + ":state": kept[0]}, timeout=keep)
     state, html, drawn_with = kept
     token = desk_versions.list_token_of(view, params, state)
     return personal(html, view[0], open_contact_id), drawn_with, token
