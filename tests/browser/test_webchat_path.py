@@ -12,6 +12,7 @@ from tests.browser.conftest import customer_says, log_in
 from tests.browser.webchat_shop import (
     LAUNCHER,
     WIDGET_HOST,
+    answer_to,
     demo_chat,
     raw_responses,
     visitor_context,
@@ -147,7 +148,7 @@ def test_a_website_the_chat_does_not_allow_gets_a_403_and_no_launcher(
         with page.expect_event("requestfailed", lambda r: "/config/" in r.url) as refused:
             page.goto(other + "/")
         assert refused.value.url == f"{live_server.url}/webchat/{key}/config/"
-        (config,) = [a for a in answers if a[0] == refused.value.url]
+        config = answer_to(page, answers, refused.value.url)
         assert config[1] == 403 and "access-control-allow-origin" not in config[2]
         expect(page.get_by_role("heading", name="Tools that last")).to_be_visible()
         expect(page.locator(WIDGET_HOST)).to_have_count(0)

@@ -93,6 +93,19 @@ def raw_responses(page):
     return answers
 
 
+def answer_to(page, answers, url, timeout_ms=5000):
+    """The one answer to `url` in `answers` (raw_responses), waiting for it: the DevTools event
+    can come after Playwright's own for the same request (e.g. "requestfailed"). Waiting in the
+    page lets Playwright dispatch the events meanwhile."""
+    for _ in range(timeout_ms // 50):
+        found = [answer for answer in answers if answer[0] == url]
+        if found:
+            (answer,) = found
+            return answer
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no answer to {url} was seen: {answers}")
+
+
 def window_screenshot(page, name):
     """What the visitor sees in the window (a full-page shot would stretch the fixed panel)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
