@@ -71,24 +71,28 @@ def watch(page):
 
 
 def raw_responses(page):
-    """[(url, status, headers)] of the page's requests as the network answered them, read
+    """[[url, status, headers]] of the page's requests as the network answered them, read
     through the DevTools protocol: Playwright's "response" event never fires for a response
     the browser refused to hand to the page (CORS), which is what this test is about."""
-    urls, answers = {}, []
+    urls, answers, unnamed = {}, [], {}
+
+    def sent(event):
+        url = urls[event["requestId"]] = event["request"]["url"]
+        for answer in unnamed.pop(event["requestId"], []):
+            answer[0] = url
+
+    def answered(event):
+        # [url, status, headers]; the answer can come before its request's event: named then.
+        url = urls.get(event["requestId"])
+        headers = {k.lower(): v for k, v in event["headers"].items()}
+        answer = [url or "", event["statusCode"], headers]
+        answers.append(answer)
+        if url is None:
+            unnamed.setdefault(event["requestId"], []).append(answer)
+
     cdp = page.context.new_cdp_session(page)
-    cdp.on(
-        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
-    )
-    cdp.on(
-        "Network.responseReceivedExtraInfo",
-        lambda e: answers.append(
-            (
-                urls.get(e["requestId"], ""),
-                e["statusCode"],
-                {k.lower(): v for k, v in e["headers"].items()},
-            )
-        ),
-    )
+    cdp.on("Network.requestWillBeSent", sent)
+    cdp.on("Network.responseReceivedExtraInfo", answered)
     cdp.send("Network.enable")
     return answers
 
