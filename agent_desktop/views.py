@@ -201,10 +201,11 @@ def _conversation_unchanged(request, view, pk):
     return request.GET.get("fp") == token
 
 
-@desk_polls.answered_from_cache(desk_polls.nothing_changed)
 @desk_polls.poll_login_required
 def desk_poll(request):
-    """The page's one poll: the regions whose tokens changed, out of band, and the poll again."""
+    """The page's one poll: the regions whose tokens changed, out of band, and the poll again.
+    An unchanged one never gets here: agent_desktop.middleware.UnchangedDeskPollMiddleware
+    answers it (checking again here would read the cache a second time)."""
     contact_id = id_param(request.GET.get(desk_polls.CONTACT))
     contact = _contact_or_404(request, contact_id) if contact_id else None  # away: for the title
     view = desk_versions.viewer(request.user)
